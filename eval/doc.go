@@ -1,0 +1,3 @@
+// Package eval orchestrates studies: corpora and prompts, reference
+// continuations, compare, sweep, planner, task runs, and result writers.
+package eval
