@@ -12,13 +12,12 @@ import (
 // piece (the dummy prefix) is dropped. Ids outside [0, VocabSize()) are
 // skipped.
 func (t *Tokenizer) Decode(ids []int) string {
-	var b strings.Builder
-	d := t.NewDecoder()
+	d := Decoder{t: t}
+	buf := make([]byte, 0, len(ids)*4)
 	for _, id := range ids {
-		b.WriteString(d.Next(id))
+		buf = d.append(buf, id)
 	}
-	b.WriteString(d.Flush())
-	return b.String()
+	return string(d.appendBytes(buf, true))
 }
 
 // Decoder decodes a stream of ids one at a time, for printing text as it is
@@ -39,28 +38,40 @@ func (t *Tokenizer) NewDecoder() *Decoder {
 
 // Next returns the text that id completes; it may be empty.
 func (d *Decoder) Next(id int) string {
+	return string(d.append(nil, id))
+}
+
+// Flush returns the bytes still held back, each as U+FFFD since no piece
+// completes them, and empties the Decoder's byte buffer.
+func (d *Decoder) Flush() string {
+	return string(d.appendBytes(nil, true))
+}
+
+// append appends the text that id completes to buf.
+func (d *Decoder) append(buf []byte, id int) []byte {
 	t := d.t
 	if id < 0 || id >= len(t.pieces) {
-		return ""
+		return buf
 	}
 	if t.types[id] == Byte {
 		b, _ := pieceByte(t.pieces[id])
 		d.pending = append(d.pending, b)
-		return d.bytes(false)
+		return d.appendBytes(buf, false)
 	}
-	out := d.bytes(true)
-	if d.stripped || out != "" {
+	n := len(buf)
+	buf = d.appendBytes(buf, true)
+	if d.stripped || len(buf) > n {
 		d.started = true
 	}
 	d.stripped = false
-	var s string
+	n = len(buf)
 	switch t.types[id] {
 	case Control:
 		// invisible
 	case Unknown:
-		s = t.unkSurface
+		buf = append(buf, t.unkSurface...)
 	default:
-		s = t.pieces[id]
+		s := t.pieces[id]
 		if !d.started && t.stripLeading && strings.HasPrefix(s, spaceSymbol) {
 			s = s[len(spaceSymbol):]
 			// With remove_extra_whitespaces SentencePiece drops the leading
@@ -68,44 +79,46 @@ func (d *Decoder) Next(id int) string {
 			// that of the first piece.
 			d.stripped = !t.removeExtraSpace
 		}
-		s = strings.ReplaceAll(s, spaceSymbol, " ")
+		for {
+			i := strings.Index(s, spaceSymbol)
+			if i < 0 {
+				break
+			}
+			buf = append(append(buf, s[:i]...), ' ')
+			s = s[i+len(spaceSymbol):]
+		}
+		buf = append(buf, s...)
 	}
-	if s != "" {
+	if len(buf) > n {
 		d.started = true
 	}
-	return out + s
+	return buf
 }
 
-// Flush returns the bytes still held back, each as U+FFFD since no piece
-// completes them, and resets the Decoder's byte buffer.
-func (d *Decoder) Flush() string {
-	return d.bytes(true)
-}
-
-// bytes returns the characters complete in the pending bytes; with final,
-// the bytes of an unfinished character are returned as U+FFFD each.
-func (d *Decoder) bytes(final bool) string {
+// appendBytes appends the characters complete in the pending bytes; with
+// final, the bytes of an unfinished character are appended as U+FFFD each.
+func (d *Decoder) appendBytes(buf []byte, final bool) []byte {
 	p := d.pending
 	if len(p) == 0 {
-		return ""
+		return buf
 	}
-	var b strings.Builder
+	n := len(buf)
 	i := 0
 	for i < len(p) {
 		if !final && !utf8.FullRune(p[i:]) {
 			break
 		}
-		r, n := utf8.DecodeRune(p[i:])
-		if r == utf8.RuneError && n == 1 {
-			b.WriteString("\uFFFD")
+		r, size := utf8.DecodeRune(p[i:])
+		if r == utf8.RuneError && size == 1 {
+			buf = append(buf, "\uFFFD"...)
 		} else {
-			b.Write(p[i : i+n])
+			buf = append(buf, p[i:i+size]...)
 		}
-		i += n
+		i += size
 	}
 	d.pending = append(d.pending[:0], p[i:]...)
-	if b.Len() > 0 {
+	if len(buf) > n {
 		d.started = true
 	}
-	return b.String()
+	return buf
 }

@@ -102,6 +102,7 @@ type encoder struct {
 	syms  []symbol
 	queue []candidate
 	split map[string][2]string // how unused pieces were formed (resegmentation)
+	unk   bool                 // an unknown piece was emitted
 }
 
 var encoders = sync.Pool{New: func() any { return new(encoder) }}
@@ -127,14 +128,66 @@ func (t *Tokenizer) appendEncoded(dst []int, norm string) []int {
 	for i := 0; i < len(norm); {
 		n, frozen := t.matchPrefix(norm[i:])
 		if t.splitWord && len(e.syms) > 0 && strings.HasPrefix(norm[i:], spaceSymbol) && !strings.HasSuffix(norm[:i], spaceSymbol) {
-			dst, prevUnk = e.word(t, norm, dst, prevUnk)
+			dst, prevUnk = t.cachedWord(e, norm, dst, prevUnk)
 			e.syms = e.syms[:0]
 		}
 		e.syms = append(e.syms, symbol{start: i, end: i + n, frozen: frozen})
 		i += n
 	}
-	dst, _ = e.word(t, norm, dst, prevUnk)
+	if t.splitWord {
+		dst, _ = t.cachedWord(e, norm, dst, prevUnk)
+	} else {
+		dst, _ = e.word(t, norm, dst, prevUnk)
+	}
 	return dst
+}
+
+// Words up to wordCacheLen bytes are cached, wordCacheSize of them at most.
+const (
+	wordCacheLen  = 64
+	wordCacheSize = 1 << 16
+)
+
+// wordCache maps a word of normalized text to its ids. Only words without
+// unknown pieces are stored, since those depend on their neighbours.
+type wordCache struct {
+	mu sync.Mutex
+	m  map[string][]int32
+}
+
+// cachedWord is e.word for a word split off at a "▁", looked up in the
+// cache first.
+func (t *Tokenizer) cachedWord(e *encoder, norm string, dst []int, prevUnk bool) ([]int, bool) {
+	w := norm[e.syms[0].start:e.syms[len(e.syms)-1].end]
+	if len(w) > wordCacheLen {
+		return e.word(t, norm, dst, prevUnk)
+	}
+	t.cache.mu.Lock()
+	ids, ok := t.cache.m[w]
+	t.cache.mu.Unlock()
+	if ok {
+		for _, id := range ids {
+			dst = append(dst, int(id))
+		}
+		return dst, false
+	}
+	n := len(dst)
+	e.unk = false
+	dst, prevUnk = e.word(t, norm, dst, prevUnk)
+	if e.unk {
+		return dst, prevUnk
+	}
+	ids = make([]int32, len(dst)-n)
+	for i, id := range dst[n:] {
+		ids[i] = int32(id)
+	}
+	t.cache.mu.Lock()
+	if t.cache.m == nil || len(t.cache.m) >= wordCacheSize {
+		t.cache.m = make(map[string][]int32)
+	}
+	t.cache.m[strings.Clone(w)] = ids
+	t.cache.mu.Unlock()
+	return dst, prevUnk
 }
 
 // matchPrefix returns the length of the first symbol of s: the longest
@@ -229,6 +282,7 @@ func (t *Tokenizer) emit(e *encoder, dst []int, piece string, prevUnk bool) ([]i
 		}
 	}
 	unk := int(id) == t.unk || t.types[id] == Unknown
+	e.unk = e.unk || unk
 	switch {
 	case unk && t.byteFallback:
 		for i := 0; i < len(piece); i++ {

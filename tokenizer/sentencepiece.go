@@ -153,7 +153,7 @@ func parseModelProto(data []byte) (*Tokenizer, error) {
 		pieces:       m.pieces,
 		scores:       m.scores,
 		types:        m.types,
-		unk:          int(m.unkID),
+		unk:          -1, // SentencePiece uses the piece typed unknown, whatever unk_id says
 		bos:          int(m.bosID),
 		eos:          int(m.eosID),
 		addBOS:       m.bosID >= 0,

@@ -87,6 +87,8 @@ type Tokenizer struct {
 
 	stripLeading bool // Decode drops the "▁" that starts the first piece
 
+	cache wordCache // ids of frequent words (only when splitWord)
+
 	hasUnused bool // resegmentation of unused pieces is needed
 	splitWord bool // BPE may run word by word (see split)
 }
@@ -97,7 +99,7 @@ type vocab struct {
 	scores []float32
 	types  []Type
 
-	unk, bos, eos  int // -1: none (unk: the piece typed Unknown)
+	unk, bos, eos  int // -1: none; unk, if set, must be the piece typed Unknown
 	addBOS, addEOS bool
 	byteFallback   bool
 	prefix         prefixMode
@@ -187,11 +189,9 @@ func build(v vocab) (*Tokenizer, error) {
 		}
 	}
 	if t.unk < 0 {
-		if v.unk < 0 || v.unk >= n {
-			return nil, errors.New("no piece is typed unknown")
-		}
-		t.unk = v.unk
-	} else if v.unk >= 0 && v.unk != t.unk {
+		return nil, errors.New("no piece is typed unknown")
+	}
+	if v.unk >= 0 && v.unk != t.unk {
 		return nil, fmt.Errorf("unknown id %d does not name the piece typed unknown (%d)", v.unk, t.unk)
 	}
 	for b := range t.byteID {
