@@ -32,10 +32,10 @@ type State struct {
 	k, v  [][]float32
 	Hooks *Hooks
 
-	t                        int // rows the scratch buffers hold
-	x, xb, xb2, q, hb, hb2   []float32
-	hidden, logits           []float32
-	att                      [][]float32 // per worker: attention scores
+	t                      int // rows the scratch buffers hold
+	x, xb, xb2, q, hb, hb2 []float32
+	hidden, logits         []float32
+	att                    [][]float32 // per worker: attention scores
 }
 
 // NewState makes a state able to hold maxTokens positions. The pool runs

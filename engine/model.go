@@ -12,9 +12,9 @@ import (
 
 // A Layer holds one transformer block's weights.
 type Layer struct {
-	AttnNorm, FFNNorm       []float32
-	Q, K, V, O              *kernels.Matrix
-	Gate, Up, Down          *kernels.Matrix
+	AttnNorm, FFNNorm []float32
+	Q, K, V, O        *kernels.Matrix
+	Gate, Up, Down    *kernels.Matrix
 }
 
 // A Model is a loaded Llama-2-family model: configuration, weights (usually
