@@ -1,0 +1,72 @@
+package eval
+
+import (
+	"fmt"
+	"runtime"
+
+	"github.com/divergo/divergo/engine"
+	"github.com/divergo/divergo/kernels"
+)
+
+// ModelOptions are the common model flags of every command.
+type ModelOptions struct {
+	Path      string // -m: HF directory, .gguf or llama2.c .bin; "" = embedded stories260K
+	Tokenizer string // --tokenizer
+	Threads   int    // -t; 0 = all cores
+	ISA       string // --isa: auto, generic, avx2, avx512, neon, cuda
+	Context   int    // longest sequence to be run (sizes the RoPE table)
+	A8        bool   // --a8: int8 activations for every quantized matrix
+}
+
+// An Env is a loaded model and the worker pool that runs it.
+type Env struct {
+	Model *engine.Model
+	Pool  *kernels.Pool
+	// A8 is the number of matrices switched to W·A8 by ModelOptions.A8.
+	A8 int
+}
+
+// Open selects the kernel path, starts the worker pool and loads the model.
+func Open(o ModelOptions) (*Env, error) {
+	if err := SelectISA(o.ISA); err != nil {
+		return nil, err
+	}
+	m, err := engine.Load(o.Path, engine.LoadOptions{Tokenizer: o.Tokenizer, Context: o.Context})
+	if err != nil {
+		return nil, err
+	}
+	e := &Env{Model: m}
+	if o.A8 {
+		v, n, err := m.WithA8()
+		if err != nil {
+			m.Close()
+			return nil, err
+		}
+		m.Close()
+		e.Model, e.A8 = v, n
+	}
+	threads := o.Threads
+	if threads <= 0 {
+		threads = runtime.NumCPU()
+	}
+	e.Pool = kernels.NewPool(threads)
+	return e, nil
+}
+
+// Close stops the pool and releases the model.
+func (e *Env) Close() error {
+	e.Pool.Close()
+	return e.Model.Close()
+}
+
+// SelectISA installs the kernel path named by --isa ("" or "auto" keeps the
+// one chosen at start from the CPU and DIVERGO_ISA).
+func SelectISA(name string) error {
+	switch name {
+	case "", "auto":
+		return nil
+	case "cuda":
+		return fmt.Errorf("--isa cuda: the GPU path is not available in this build")
+	}
+	return kernels.SetISA(kernels.ISA(name))
+}
