@@ -336,7 +336,7 @@ func ExampleQuantize() {
 	m, _ := Quantize(sp, "layers.0.attn.q", 1, 4, w)
 	back, _ := Dequantize(m)
 	fmt.Println(m.Format.Name, len(m.Data), back)
-	// Output: int8 8 [0.503937 -1 0.25196853 0]
+	// Output: int8 8 [0.503937 -1 0.2519685 0]
 }
 
 // TestStories260KExactness quantizes the trained stories260K weights as

@@ -258,6 +258,20 @@ func DecodePlanJSON(name string, data []byte) (*Plan, error) {
 		}
 		return fail(off, 0, err)
 	}
+	// json.Decoder reports syntax errors at offsets relative to its buffer,
+	// so check the syntax of the whole document first.
+	var doc any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			off := se.Offset - 1 // the offending byte
+			if off >= int64(len(data))-1 && strings.Contains(se.Error(), "end of JSON") {
+				off = int64(len(data))
+			}
+			return nil, fail(off, 0, err)
+		}
+		return nil, fail(int64(len(data)), 0, err)
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	tok, err := dec.Token()
 	if err != nil {
@@ -268,6 +282,7 @@ func DecodePlanJSON(name string, data []byte) (*Plan, error) {
 	}
 	var p *Plan
 	for dec.More() {
+		keyAt := skipSpace(data, dec.InputOffset())
 		keyTok, err := dec.Token()
 		if err != nil {
 			return nil, jsonErr(dec, err)
@@ -280,7 +295,7 @@ func DecodePlanJSON(name string, data []byte) (*Plan, error) {
 			continue
 		}
 		if p != nil {
-			return nil, fail(dec.InputOffset(), 0, errors.New(`"rules" given twice`))
+			return nil, fail(keyAt, 0, errors.New(`"rules" given twice`))
 		}
 		p = &Plan{Rules: []Rule{}}
 		at := skipSpace(data, dec.InputOffset())
@@ -315,7 +330,7 @@ func DecodePlanJSON(name string, data []byte) (*Plan, error) {
 		return nil, jsonErr(dec, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, fail(skipSpace(data, dec.InputOffset()), 0, errors.New("data after the plan object"))
+		return nil, fail(int64(len(data)), 0, errors.New("data after the plan object"))
 	}
 	if p == nil {
 		return nil, fail(0, 0, errors.New(`missing "rules"`))

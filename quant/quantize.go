@@ -112,7 +112,7 @@ func checkWeights(w []float32, rows, cols int, limit float32, s Spec) error {
 	parallel(ranges, func(i int, r [2]int) {
 		for j := r[0]; j < r[1]; j++ {
 			v := w[j]
-			if !(abs32(v) <= limit) { // also catches NaN
+			if a := abs32(v); !(a <= limit) || a > math.MaxFloat32 { // NaN fails a <= limit
 				found[i] = &bad{j, v}
 				return
 			}

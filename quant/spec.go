@@ -220,11 +220,11 @@ func parseSpec(text, what, input string, off int) (Spec, error) {
 			if rowSet {
 				return Spec{}, errAt(at, "group size conflicts with row", o)
 			}
+			if len(o) == 1 {
+				return Spec{}, errAt(at, "bad group size", o)
+			}
 			g, bad := parseUint(o[1:])
-			if bad >= 0 || len(o) == 1 {
-				if len(o) == 1 {
-					bad = 0
-				}
+			if bad >= 0 {
 				return Spec{}, errAt(at+1+bad, "bad group size", o)
 			}
 			if g < 2 {
