@@ -170,3 +170,28 @@ func TestPerplexity(t *testing.T) {
 		t.Errorf("bad token: err %v, n %d", err, r.N())
 	}
 }
+
+func FuzzParseProtocol(f *testing.F) {
+	for _, s := range []string{"disjoint", "llamacpp", "stride:512", "stride:1", "stride:", "stride:-1", "stride:99999999999999999999", "stride:0x10", "stride: 5", ""} {
+		f.Add(s, 1000, 64)
+	}
+	f.Fuzz(func(t *testing.T, s string, n, ctx int) {
+		p, err := ParseProtocol(s)
+		if err != nil {
+			return
+		}
+		if q, err := ParseProtocol(p.String()); err != nil || q != p {
+			t.Fatalf("%q → %v does not round-trip: %v, %v", s, p, q, err)
+		}
+		n, ctx = n%5000, ctx%600 // plans are O(n/stride) windows
+		plan, err := p.Plan(n, ctx, 0)
+		if err != nil {
+			return
+		}
+		for _, w := range plan {
+			if w.Start < 0 || w.Start+w.Len > n || w.First < 0 || w.Last+1 >= w.Len || w.Scored() < 1 {
+				t.Fatalf("%v n %d ctx %d: bad window %+v", p, n, ctx, w)
+			}
+		}
+	})
+}
