@@ -249,6 +249,9 @@ func (e *encoder) consider(t *Tokenizer, norm string, l, r int32) {
 	if ls.frozen || rs.frozen {
 		return
 	}
+	if rs.end-ls.start > t.maxLen {
+		return
+	}
 	piece := norm[ls.start:rs.end]
 	id, ok := t.normal[piece]
 	if !ok {

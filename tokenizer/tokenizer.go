@@ -68,6 +68,7 @@ type Tokenizer struct {
 	normal   map[string]int32 // pieces merges may produce: normal, user-defined, unused
 	reserved map[string]int32 // unknown, control and byte pieces, looked up first
 
+	maxLen  int              // length in bytes of the longest mergeable piece
 	user    map[string]int32 // user-defined pieces, matched greedily (longest first)
 	userMax int              // length in bytes of the longest user-defined piece
 
@@ -87,7 +88,7 @@ type Tokenizer struct {
 
 	stripLeading bool // Decode drops the "▁" that starts the first piece
 
-	cache wordCache // ids of frequent words (only when splitWord)
+	cache *wordCache // ids of frequent words (only when splitWord)
 
 	hasUnused bool // resegmentation of unused pieces is needed
 	splitWord bool // BPE may run word by word (see split)
@@ -142,6 +143,7 @@ func build(v vocab) (*Tokenizer, error) {
 		unkSurface:       v.unkSurface,
 		byteFallback:     v.byteFallback,
 	}
+	t.cache = new(wordCache)
 	if t.unkSurface == "" {
 		t.unkSurface = defaultUnkSurface
 	}
@@ -177,6 +179,9 @@ func build(v vocab) (*Tokenizer, error) {
 			return nil, fmt.Errorf("piece %q is defined twice (ids %d and %d)", p, j, i)
 		}
 		m[p] = int32(i)
+		if ty == Normal || ty == UserDefined || ty == Unused {
+			t.maxLen = max(t.maxLen, len(p))
+		}
 		switch ty {
 		case UserDefined:
 			if t.user == nil {
