@@ -58,6 +58,9 @@ func FuzzParseSpecList(f *testing.F) {
 func FuzzParseSelector(f *testing.F) {
 	comps := Components(3)
 	f.Fuzz(func(t *testing.T, s string) {
+		if _, err := ParseSelectorList(s); err != nil {
+			checkSyntaxError(t, s, err)
+		}
 		sel, err := ParseSelector(s)
 		if err != nil {
 			checkSyntaxError(t, s, err)

@@ -258,6 +258,7 @@ func DecodePlanJSON(name string, data []byte) (*Plan, error) {
 		}
 		return fail(off, 0, err)
 	}
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a UTF-8 byte order mark
 	// json.Decoder reports syntax errors at offsets relative to its buffer,
 	// so check the syntax of the whole document first.
 	var doc any

@@ -103,6 +103,17 @@ func TestSelectorErrors(t *testing.T) {
 	}
 }
 
+func TestParseSelectorList(t *testing.T) {
+	sels, err := ParseSelectorList("layers.{0,1}.attn.*, lm_head")
+	if err != nil || len(sels) != 2 || sels[0].String() != "layers.{0,1}.attn.*" || sels[1].String() != "lm_head" {
+		t.Fatalf("ParseSelectorList: %v %v", sels, err)
+	}
+	_, err = ParseSelectorList("lm_head,,embed")
+	if err == nil || err.Error() != `quant: selector list "lm_head,,embed": empty selector at column 9` {
+		t.Errorf("empty item: %v", err)
+	}
+}
+
 func TestParsePlan(t *testing.T) {
 	p, err := ParsePlan(" layers.*.mlp.* = int4:g128 , lm_head=q8_0,layers.{0,1}.mlp.down=f16")
 	if err != nil {

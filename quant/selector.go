@@ -111,6 +111,21 @@ func ParseSelector(s string) (Selector, error) {
 	return parseSelector(s, "selector", s, 0)
 }
 
+// ParseSelectorList parses comma-separated selectors, such as the
+// --components flag of a sweep (`layers.0-3.attn.*,lm_head`). Commas inside
+// braces belong to their segment.
+func ParseSelectorList(s string) ([]Selector, error) {
+	var out []Selector
+	for _, f := range splitTop(s) {
+		sel, err := parseSelector(f.text, "selector list", s, f.off)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sel)
+	}
+	return out, nil
+}
+
 // parseSelector parses text found at byte offset off of input.
 func parseSelector(text, what, input string, off int) (Selector, error) {
 	errAt := func(i int, msg, tok string) error {
