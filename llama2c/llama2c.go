@@ -87,6 +87,7 @@ const (
 	Q8
 )
 
+// String returns "f32" or "q8".
 func (k Kind) String() string {
 	if k == Q8 {
 		return "q8"
