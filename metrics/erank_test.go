@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -143,5 +144,22 @@ func TestERankErrors(t *testing.T) {
 	}
 	if _, err := EffectiveRank([]float64{1, 2, 1, 2}, 2, 2); err == nil {
 		t.Error("all rows equal: no error")
+	}
+}
+
+func BenchmarkEffectiveRank(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	for _, sz := range []struct{ n, d int }{{128, 4096}, {512, 4096}, {512, 64}} {
+		h := make([]float32, sz.n*sz.d)
+		for i := range h {
+			h[i] = float32(r.NormFloat64())
+		}
+		b.Run(fmt.Sprintf("N=%d/d=%d", sz.n, sz.d), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := EffectiveRank(h, sz.n, sz.d); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

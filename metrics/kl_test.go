@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -247,5 +248,23 @@ func TestKLAccumulatorIdenticalModels(t *testing.T) {
 	s := a.Summary()
 	if s.KL.Max != 0 || s.LnRatio != 0 || s.Ratio != 1 || s.DeltaPPL != 0 || s.SameTop != 1 || s.RMSDeltaP != 0 || !near(s.Cor, 1, 1e-12) || s.LnRatioUnc > 1e-7 {
 		t.Errorf("identical models: %+v", s)
+	}
+}
+
+func BenchmarkCompareLogits(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	base, comp := make([]float32, 32000), make([]float32, 32000)
+	for i := range base {
+		base[i] = float32(3 * r.NormFloat64())
+		comp[i] = base[i] + float32(0.1*r.NormFloat64())
+	}
+	for _, cut := range []bool{false, true} {
+		b.Run(fmt.Sprintf("V=32000/cut=%v", cut), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := CompareLogits(base, comp, 5, KLOptions{LlamaCppCut: cut}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
