@@ -74,9 +74,9 @@
 //
 // Match streams two models' activations into the cross-product matrix and
 // turns it in place into a cost matrix; Assign solves the assignment
-// (Jonker–Volgenant; a random 11 008² matrix takes about 50 s of one
-// core, 4096² about 2 s); SpearmanPerm gives the
-// per-layer p-value of two matchings and Fisher combines layers:
+// (Jonker–Volgenant; a random 11 008² matrix takes about 50 s of one core,
+// 4096² about 2 s); SpearmanPerm gives the per-layer p-value of two
+// matchings and Fisher combines the layers:
 //
 //	gate, _ := metrics.NewMatch(h) // and up likewise; Add blocks of tokens
 //	cost, _ := gate.Cost(metrics.Euclidean)
