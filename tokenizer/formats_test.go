@@ -96,6 +96,15 @@ const stories260K = "Once upon a time, there was a little girl named Lily. She l
 // stories260KGreedy are the first 40 greedy ids from BOS (MANIFEST §1a).
 var stories260KGreedy = []int{403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338, 401, 396, 267, 337, 410, 408, 419, 292, 411, 322, 265, 282, 295, 433, 426, 385, 328, 432, 358, 394, 261, 370, 432, 352}
 
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
 func TestTok512(t *testing.T) {
 	tk, err := LoadLlama2C("testdata/tok512.bin", 512)
 	if err != nil {
@@ -120,6 +129,18 @@ func TestTok512(t *testing.T) {
 		if got := tk.Decode(tk.Encode(s, true, true)); got != s {
 			t.Errorf("round trip %q = %q", s, got)
 		}
+	}
+
+	// A vocabulary without token types gets them inferred.
+	untyped, err := FromVocab(tk.Pieces(), tk.Scores(), nil, DefaultVocabOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameVocab(t, untyped, tk)
+	if p, err := ParseLlama2C(mustRead(t, "testdata/tok512.bin"), 512); err != nil {
+		t.Fatal(err)
+	} else {
+		sameVocab(t, p, tk)
 	}
 
 	// stories260K.gguf carries the same vocabulary.
