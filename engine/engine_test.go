@@ -7,6 +7,7 @@ import (
 
 	"github.com/divergo/divergo/internal/assets"
 	"github.com/divergo/divergo/kernels"
+	"github.com/divergo/divergo/quant"
 )
 
 // Reference outputs for stories260K (MANIFEST §1a): greedy ids from BOS and
@@ -225,5 +226,37 @@ func TestVariant(t *testing.T) {
 	s, _ := NewState(bad, len(seq), nil)
 	if _, err := s.Forward(seq, 1); err == nil || !strings.Contains(err.Error(), "layers.2.mlp.down") {
 		t.Fatalf("NaN weight: error %v, want one naming layers.2.mlp.down", err)
+	}
+}
+
+// A plan compresses exactly the components it selects.
+func TestApplyPlan(t *testing.T) {
+	m := loadOrSkip(t, "", LoadOptions{})
+	p, err := quant.ParsePlan("layers.1.mlp.*=int4:g32,lm_head=int8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, changes, err := m.ApplyPlan(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	var got []string
+	for _, c := range changes {
+		got = append(got, c.Component+"="+c.Spec)
+	}
+	want := "layers.1.mlp.gate=int4:g32 layers.1.mlp.up=int4:g32 layers.1.mlp.down=int4:g32 lm_head=int8"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("changes %q, want %q", strings.Join(got, " "), want)
+	}
+	if v.Layers[1].Down.Format.Name != "int4:g32" || !strings.HasPrefix(v.Output.Format.Name, "int8") || v.Embed != m.Embed || v.Layers[0].Q != m.Layers[0].Q {
+		t.Fatalf("variant formats: down %s, head %s", v.Layers[1].Down.Format.Name, v.Output.Format.Name)
+	}
+	got2, err := v.Generate(nil, []int{1}, GenerateOptions{N: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got2) != 20 {
+		t.Fatalf("generated %d tokens", len(got2))
 	}
 }
