@@ -8,9 +8,9 @@ import (
 // Decode returns the text of ids as SentencePiece's Decode does: "▁" becomes
 // a space, runs of byte pieces are reassembled into UTF-8 (each byte that
 // does not complete a valid character becomes U+FFFD), control pieces
-// produce nothing, <unk> becomes " ⁇ ", and the leading space of the first
-// piece (the dummy prefix) is dropped. Ids outside [0, VocabSize()) are
-// skipped.
+// produce nothing, <unk> becomes the model's unknown surface (" ⁇ " by
+// default), and the leading space of the first piece (the dummy prefix) is
+// dropped. Ids outside [0, VocabSize()) are skipped.
 func (t *Tokenizer) Decode(ids []int) string {
 	d := Decoder{t: t}
 	buf := make([]byte, 0, len(ids)*4)

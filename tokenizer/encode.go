@@ -10,7 +10,8 @@ import (
 // EOS appended when addEOS (and the model has such pieces). The ids are
 // those SentencePiece's Encode gives for the same model; pass
 // AddBOSDefault() for addBOS to tokenize a prompt as the model expects.
-// Pieces of type Control are never produced from text.
+// Control pieces written in the text, such as "<s>", are encoded as
+// ordinary characters, never as the control id.
 func (t *Tokenizer) Encode(text string, addBOS, addEOS bool) []int {
 	norm := t.normalize(text)
 	ids := make([]int, 0, len(norm)/4+2)
@@ -139,6 +140,7 @@ func (t *Tokenizer) appendEncoded(dst []int, norm string) []int {
 	} else {
 		dst, _ = e.word(t, norm, dst, prevUnk)
 	}
+	e.split = nil
 	return dst
 }
 
