@@ -20,6 +20,7 @@ import (
 // SentencePiece, are never matched in text; other added tokens become
 // user-defined pieces, matched as a whole. BOS and EOS come from a
 // TemplateProcessing post-processor, else from added tokens <s> and </s>.
+// Decoding follows SentencePiece (see Decode), not the file's decoder.
 func LoadHFJSON(path string) (*Tokenizer, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
