@@ -260,3 +260,61 @@ func TestApplyPlan(t *testing.T) {
 		t.Fatalf("generated %d tokens", len(got2))
 	}
 }
+
+// Permuting MLP neurons keeps the function; noise 0 keeps the weights;
+// random models are reproducible.
+func TestRandomPermuteNoise(t *testing.T) {
+	m := loadOrSkip(t, "", LoadOptions{})
+	seq := append([]int{1}, refGreedy[:30]...)
+	logitsOf := func(m *Model) []float32 {
+		s, _ := NewState(m, len(seq), nil)
+		out, err := s.Forward(seq, len(seq))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append([]float32(nil), out...)
+	}
+	base := logitsOf(m)
+	p, err := m.PermuteMLP(7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w0, _ := m.MatrixF32("layers.0.mlp.gate"); func() bool { w1, _ := p.MatrixF32("layers.0.mlp.gate"); return w0[0] == w1[0] && w0[1] == w1[1] }() {
+		t.Error("permutation left the first gate row in place")
+	}
+	for i, v := range logitsOf(p) {
+		if math.Abs(float64(v-base[i])) > 1e-4 {
+			t.Fatalf("permuted model: logit %d = %v, want %v", i, v, base[i])
+		}
+	}
+	n, err := m.AddNoise(0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range logitsOf(n) {
+		if v != base[i] {
+			t.Fatalf("zero noise changed logit %d", i)
+		}
+	}
+	c := m.Config
+	r1, err := NewRandom(c, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, _ := NewRandom(c, 3)
+	r3, _ := NewRandom(c, 4)
+	a, b, d := Dequantize(r1.Layers[2].Up), Dequantize(r2.Layers[2].Up), Dequantize(r3.Layers[2].Up)
+	var s2 float64
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatal("same seed, different weights")
+		}
+		s2 += float64(a[i]) * float64(a[i])
+	}
+	if a[0] == d[0] && a[1] == d[1] {
+		t.Error("different seeds, same weights")
+	}
+	if std := math.Sqrt(s2 / float64(len(a))); math.Abs(std-0.02) > 0.002 {
+		t.Errorf("random init std %v, want 0.02", std)
+	}
+}
