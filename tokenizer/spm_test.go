@@ -292,6 +292,14 @@ func TestCorporaMatchSentencePiece(t *testing.T) {
 					check(strconv.Itoa(i+1), line)
 				}
 				check("all", string(data))
+				if !testing.Short() {
+					// BPE over the whole text at once, as SentencePiece runs
+					// it, gives the same ids as the word-by-word encoder.
+					ids := wholeText(tk).Encode(string(data), false, false)
+					if r := want[[3]string{model, corpus, "all"}]; strconv.Itoa(len(ids)) != r.count || hashIDs(ids) != r.hash {
+						t.Errorf("%s: whole-text BPE gives %d ids, hash %s; SentencePiece %s, %s", corpus, len(ids), hashIDs(ids), r.count, r.hash)
+					}
+				}
 				t.Logf("%s %s: %d/%d strings (every line and the whole file) match SentencePiece; %d round-trip through Decode", model, corpus, matched, len(lines)+1, roundTrip)
 				if model == "llama2" && roundTrip != len(lines)+1 {
 					t.Errorf("%s: only %d/%d strings round-trip", corpus, roundTrip, len(lines)+1)
