@@ -71,9 +71,8 @@ func isGGUF(path string) bool {
 
 // builder assembles a Model from named tensors of any source.
 type builder struct {
-	m        Model
-	closers  []io.Closer
-	haveNorm []bool // per layer: attn, ffn norms seen (2 bits)
+	m       Model
+	closers []io.Closer
 }
 
 func newBuilder(c Config, src Source) (*builder, error) {
@@ -182,13 +181,6 @@ func (b *builder) finish(opt LoadOptions) (*Model, error) {
 	m.rope = rope
 	m.res = &resources{refs: 1, closers: b.closers}
 	return m, nil
-}
-
-func (b *builder) fail(err error) error {
-	for _, c := range b.closers {
-		c.Close()
-	}
-	return err
 }
 
 // loadHFDir loads a Hugging Face Llama directory.
