@@ -213,12 +213,13 @@ func rmse(a, b []float32) float64 {
 	return math.Sqrt(s / float64(len(a)))
 }
 
+// decodeAll decodes a ggml matrix with the reference decoders.
 func decodeAll(typ string, data []byte, rows, cols int) []float32 {
-	c := ggmlCodecs[typ]
-	rb := c.rowBytes(cols)
+	rb := ggmlCodecs[typ].rowBytes(cols)
+	dec := referenceDecoders[typ]
 	out := make([]float32, rows*cols)
 	for r := 0; r < rows; r++ {
-		c.decode(out[r*cols:(r+1)*cols], data[r*rb:(r+1)*rb])
+		dec(out[r*cols:(r+1)*cols], data[r*rb:(r+1)*rb])
 	}
 	return out
 }
@@ -336,7 +337,7 @@ func ExampleQuantize() {
 	m, _ := Quantize(sp, "layers.0.attn.q", 1, 4, w)
 	back, _ := Dequantize(m)
 	fmt.Println(m.Format.Name, len(m.Data), back)
-	// Output: int8 8 [0.503937 -1 0.2519685 0]
+	// Output: int8:row 8 [0.503937 -1 0.2519685 0]
 }
 
 // TestStories260KExactness quantizes the trained stories260K weights as

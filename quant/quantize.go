@@ -31,10 +31,10 @@ func Quantize(s Spec, name string, rows, cols int, w []float32) (*kernels.Matrix
 	if name != "" {
 		prefix += name + ": "
 	}
-	info := lookupFormat(s.Format)
-	if info == nil {
-		return nil, fmt.Errorf("%sinvalid spec (format %q)", prefix, s.Format)
+	if err := s.validate(); err != nil {
+		return nil, errors.New(prefix + trimQuant(err))
 	}
+	info := lookupFormat(s.Format)
 	if rows < 0 || cols < 0 || (cols > 0 && rows > math.MaxInt/cols) {
 		return nil, fmt.Errorf("%sbad shape %d×%d", prefix, rows, cols)
 	}
@@ -52,7 +52,11 @@ func Quantize(s Spec, name string, rows, cols int, w []float32) (*kernels.Matrix
 		return nil, fmt.Errorf("%s%w", prefix, err)
 	}
 
-	m := &kernels.Matrix{Format: formatFor(s), Rows: rows, Cols: cols, A8: s.A8}
+	format, err := formatFor(s)
+	if err != nil {
+		return nil, err
+	}
+	m := &kernels.Matrix{Format: format, Rows: rows, Cols: cols, A8: s.A8}
 	switch info.kind {
 	case kindPrune:
 		out := make([]float32, len(w))

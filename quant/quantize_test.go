@@ -198,9 +198,11 @@ func rowKinds(cols int, rng *rand.Rand) map[string][]float32 {
 		return r
 	}
 	return map[string][]float32{
-		"normal":      fill(func(int) float32 { return float32(rng.NormFloat64() * 0.05) }),
-		"uniform":     fill(func(int) float32 { return float32(rng.Float64()*2 - 1) }),
-		"outlier":     fill(func(i int) float32 { return map[bool]float32{true: 40, false: float32(rng.NormFloat64() * 0.01)}[i == cols/3] }),
+		"normal":  fill(func(int) float32 { return float32(rng.NormFloat64() * 0.05) }),
+		"uniform": fill(func(int) float32 { return float32(rng.Float64()*2 - 1) }),
+		"outlier": fill(func(i int) float32 {
+			return map[bool]float32{true: 40, false: float32(rng.NormFloat64() * 0.01)}[i == cols/3]
+		}),
 		"zeros":       make([]float32, cols),
 		"constant":    fill(func(int) float32 { return 0.3 }),
 		"negconst":    fill(func(int) float32 { return -7 }),
@@ -239,7 +241,7 @@ func TestIntErrorBound(t *testing.T) {
 					for _, v := range xs {
 						big = max(big, math.Abs(float64(v)))
 					}
-					levels := float64(int(1)<<l.bits) // slack for d underflowing to 0
+					levels := float64(int(1) << l.bits) // slack for d underflowing to 0
 					bound := float64(d)/2 + 4*eps32*big + levels*0x1p-149
 					for i := range xs {
 						if e := math.Abs(float64(xs[i]) - float64(ys[i])); e > bound {
@@ -425,8 +427,11 @@ func TestQuantizeErrors(t *testing.T) {
 			t.Errorf("%s:\n got %v\nwant %s", tt.spec, err, tt.msg)
 		}
 	}
-	if _, err := Quantize(Spec{}, "", 1, 1, []float32{1}); err == nil {
-		t.Error("zero Spec: no error")
+	for _, bad := range []Spec{{}, {Format: "q4_0", Group: 32}, {Format: "int4", Group: -3}, {Format: "prune", Sparsity: 2},
+		{Format: "prune", N: 4, M: 2}, {Format: "f16", A8: true}} {
+		if _, err := Quantize(bad, "", 1, 1, []float32{1}); err == nil || !strings.HasPrefix(err.Error(), "quant: invalid spec") {
+			t.Errorf("Quantize with %+v: %v", bad, err)
+		}
 	}
 	if _, err := Quantize(mustSpec(t, "q4_0"), "", 1, 172, make([]float32, 172)); err == nil || !strings.HasPrefix(err.Error(), "quant: q4_0 needs") {
 		t.Errorf("no name: %v", err)

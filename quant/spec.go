@@ -443,7 +443,7 @@ func (s Spec) MatrixBits(rows, cols int) (int64, error) {
 	case kindInt:
 		g := int64(s.Group)
 		if g == 0 {
-			g = c
+			g = max(c, 1)
 		}
 		groups := (c + g - 1) / g
 		return r * (c*int64(f.bits) + groups*int64(s.scaleBits())), nil
@@ -457,15 +457,27 @@ func (s Spec) MatrixBits(rows, cols int) (int64, error) {
 // block formats need a multiple of 32 (256 for the k-quants); everything
 // else takes any length.
 func (s Spec) Check(cols int) error {
-	f := lookupFormat(s.Format)
-	if f == nil {
-		return fmt.Errorf("quant: invalid spec format %q", s.Format)
+	if err := s.validate(); err != nil {
+		return err
 	}
+	f := lookupFormat(s.Format)
 	if cols < 0 {
 		return fmt.Errorf("quant: %s: negative column count %d", s, cols)
 	}
 	if f.kind == kindGGML && cols%f.block != 0 {
 		return fmt.Errorf("quant: %s needs rows of a multiple of %d values, have %d columns", s, f.block, cols)
+	}
+	return nil
+}
+
+// validate reports whether s is a spec ParseSpec can return (a Spec built
+// by hand may not be).
+func (s Spec) validate() error {
+	if lookupFormat(s.Format) == nil {
+		return fmt.Errorf("quant: invalid spec: unknown format %q", s.Format)
+	}
+	if v, err := ParseSpec(s.String()); err != nil || v != s {
+		return fmt.Errorf("quant: invalid spec %+v", s)
 	}
 	return nil
 }

@@ -160,6 +160,7 @@ func TestMatrixBits(t *testing.T) {
 		{"int3:g64:asym", 2, 64, 2 * (64*3 + 64)},
 		{"int2:row", 5, 7, 5 * (7*2 + 32)},
 		{"prune:0.5", 10, 10, 100 * 32},
+		{"int4:row", 3, 0, 0},
 	}
 	for _, tt := range tests {
 		sp, err := ParseSpec(tt.spec)

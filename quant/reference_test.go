@@ -5,12 +5,31 @@ import (
 	"math"
 )
 
-// Row decoders for the ggml formats, written from ggml's dequantize_row_*
-// (float32 arithmetic in the same order). They back the formats this
-// package hands out until kernels provides its table, and they are the
-// independent reference the tests hold kernels' decoders to.
+// Reference row decoders, written from ggml's dequantize_row_* (float32
+// arithmetic in the same order) and from docs/FORMATS.md for the int
+// formats: the independent reference the tests hold kernels' decoders to,
+// themselves checked against llama.cpp's dequantized fixtures.
 
 func f16At(b []byte) float32 { return f16ToF32(binary.LittleEndian.Uint16(b)) }
+
+// referenceDecoders are the row decoders by kernels format family.
+var referenceDecoders = map[string]func(dst []float32, src []byte){
+	"f32": decodeF32, "f16": decodeF16, "bf16": decodeBF16,
+	"q8_0": decodeQ8_0, "q4_0": decodeQ4_0, "q4_1": decodeQ4_1, "q5_0": decodeQ5_0, "q5_1": decodeQ5_1,
+	"q2_k": decodeQ2K, "q3_k": decodeQ3K, "q4_k": decodeQ4K, "q5_k": decodeQ5K, "q6_k": decodeQ6K,
+}
+
+// referenceDecoder returns the reference row decoder of a spec's storage.
+func referenceDecoder(s Spec) func(dst []float32, src []byte) {
+	if s.IsPrune() {
+		return decodeF32
+	}
+	if dec, ok := referenceDecoders[s.Format]; ok {
+		return dec
+	}
+	f := lookupFormat(s.Format)
+	return intLayout{bits: f.bits, group: s.Group, asym: s.Asym}.dequantRow
+}
 
 func decodeF32(dst []float32, src []byte) {
 	for i := range dst {
@@ -220,6 +239,49 @@ func decodeQ6K(dst []float32, src []byte) {
 				y[n+l+96] = float32(d*float32(int8(sc[is+6]))) * float32(q4)
 			}
 			ql, qh, sc = ql[64:], qh[32:], sc[8:]
+		}
+	}
+}
+
+// dequantRow decodes one row of n = len(dst) values.
+func (f intLayout) dequantRow(dst []float32, src []byte) {
+	if len(dst) == 0 {
+		return
+	}
+	g := f.groupOf(len(dst))
+	for start := 0; start < len(dst); start += g {
+		out := dst[start:min(start+g, len(dst))]
+		m := len(out)
+		b := src[:f.blockBytes(m)]
+		src = src[len(b):]
+		d := math.Float32frombits(binary.LittleEndian.Uint32(b))
+		var lo float32
+		p := b[4:]
+		if f.asym {
+			lo = math.Float32frombits(binary.LittleEndian.Uint32(b[4:]))
+			p = b[8:]
+		}
+		h := (m + 1) / 2
+		for i := range out {
+			var u int
+			switch {
+			case f.bits == 8 && !f.asym:
+				u = int(int8(p[i]))
+			case f.bits == 8:
+				u = int(p[i])
+			case i < h:
+				u = int(p[i] & 0xf)
+			default:
+				u = int(p[i-h] >> 4)
+			}
+			if f.asym {
+				out[i] = float32(d*float32(u)) + lo
+			} else {
+				if f.bits != 8 {
+					u -= 8
+				}
+				out[i] = d * float32(u)
+			}
 		}
 	}
 }
