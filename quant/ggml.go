@@ -3,6 +3,8 @@ package quant
 import (
 	"encoding/binary"
 	"math"
+
+	"github.com/divergo/divergo/kernels"
 )
 
 // Ports of ggml's reference quantizers for the 32-value block formats
@@ -14,7 +16,11 @@ import (
 
 const qk = 32 // values per block of the 32-block formats
 
-func putF16(b []byte, v float32) { binary.LittleEndian.PutUint16(b, f32ToF16(v)) }
+// putF16 stores v as float16, rounded as GGML_FP32_TO_FP16 does.
+func putF16(b []byte, v float32) { binary.LittleEndian.PutUint16(b, kernels.FloatToHalf(v)) }
+
+// getF16 reads a float16.
+func getF16(b []byte) float32 { return kernels.HalfToFloat(binary.LittleEndian.Uint16(b)) }
 
 // inv returns 1/d, or 0 when d is 0 (ggml: `d ? 1.0f/d : 0.0f`). When 1/d
 // overflows (d below 2^-128, whose float16 rounding is 0 anyway) it returns

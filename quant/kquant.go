@@ -1,9 +1,6 @@
 package quant
 
-import (
-	"encoding/binary"
-	"math"
-)
+import "math"
 
 // Ports of ggml's reference k-quant quantizers (quantize_row_q2_K_ref …
 // quantize_row_q6_K_ref and their search helpers make_qkx2_quants,
@@ -297,8 +294,8 @@ func affineK(hdr []byte, x []float32, L *[qkK]uint8, nmax int, rmin, rdelta floa
 	packScalesK4(sc, &ls, &lm)
 	putF16(hdr, maxScale/63)
 	putF16(hdr[2:], maxMin/63)
-	d := f16ToF32(binary.LittleEndian.Uint16(hdr))
-	dmin := f16ToF32(binary.LittleEndian.Uint16(hdr[2:]))
+	d := getF16(hdr)
+	dmin := getF16(hdr[2:])
 	for j := 0; j < 8; j++ {
 		s, m := scaleMinK4(j, sc)
 		dj := float32(d * float32(s))
@@ -384,7 +381,7 @@ func quantRowQ6K(dst []byte, x []float32) {
 		for ib := 0; ib < 16; ib++ {
 			sc[ib] = byte(int8(min(127, nearestInt(float32(iscale*scales[ib])))))
 		}
-		d0 := f16ToF32(binary.LittleEndian.Uint16(b[208:]))
+		d0 := getF16(b[208:])
 		for j := 0; j < 16; j++ {
 			d := float32(d0 * float32(int8(sc[j])))
 			if d == 0 {
@@ -465,8 +462,8 @@ func quantRowQ2K(dst []byte, x []float32) {
 		} else {
 			putF16(b[82:], 0)
 		}
-		d0 := f16ToF32(binary.LittleEndian.Uint16(b[80:]))
-		m0 := f16ToF32(binary.LittleEndian.Uint16(b[82:]))
+		d0 := getF16(b[80:])
+		m0 := getF16(b[82:])
 		for j := 0; j < 16; j++ {
 			d := float32(d0 * float32(sc[j]&0xf))
 			if d == 0 {
@@ -518,7 +515,7 @@ func quantRowQ3K(dst []byte, x []float32) {
 		} else {
 			putF16(b[108:], 0)
 		}
-		d0 := f16ToF32(binary.LittleEndian.Uint16(b[108:]))
+		d0 := getF16(b[108:])
 		for j := 0; j < 16; j++ {
 			var s int8
 			if j < 8 {

@@ -135,28 +135,33 @@ func checkWeights(w []float32, rows, cols int, limit float32, s Spec) error {
 	return nil
 }
 
-// cast converts w to f32, f16 or bf16 bytes (round to nearest even),
-// failing on a finite weight that overflows the target.
+// cast converts w to f32, f16 or bf16 bytes with kernels' conversions
+// (round to nearest even), failing on a finite weight that overflows the
+// target.
 func cast(format string, w []float32, cols int) ([]byte, error) {
 	if format == "f32" {
 		return f32Bytes(w), nil
 	}
-	conv, maxName := f32ToF16, "f16 (max 65504)"
+	conv, inf, maxName := kernels.F32ToF16, uint16(0x7c00), "f16 (max 65504)"
 	if format == "bf16" {
-		conv, maxName = f32ToBF16, "bf16"
+		conv, inf, maxName = kernels.F32ToBF16, 0x7f80, "bf16"
 	}
 	out := make([]byte, 2*len(w))
 	ranges := splitRange(len(w), runtime.GOMAXPROCS(0))
 	firstBad := make([]int, len(ranges))
 	parallel(ranges, func(i int, r [2]int) {
 		firstBad[i] = -1
-		for j := r[0]; j < r[1]; j++ {
-			h := conv(w[j])
-			if h&0x7fff == 0x7c00 && format == "f16" || h&0x7fff == 0x7f80 && format == "bf16" {
-				firstBad[i] = j
-				return
+		h := make([]uint16, min(4096, r[1]-r[0]))
+		for j := r[0]; j < r[1]; j += len(h) {
+			h := h[:min(len(h), r[1]-j)]
+			conv(h, w[j:j+len(h)])
+			for k, v := range h {
+				if v&0x7fff == inf { // finite input (checked before): overflow
+					firstBad[i] = j + k
+					return
+				}
+				binary.LittleEndian.PutUint16(out[2*(j+k):], v)
 			}
-			binary.LittleEndian.PutUint16(out[2*j:], h)
 		}
 	})
 	for _, j := range firstBad {

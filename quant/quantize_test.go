@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/divergo/divergo/kernels"
 )
 
 func mustSpec(t testing.TB, s string) Spec {
@@ -37,7 +39,24 @@ func roundTrip(t testing.TB, spec string, rows, cols int, w []float32) []float32
 	return out
 }
 
+// TestF16Conversion checks the reference conversion exhaustively, and
+// kernels' (which the quantizers use) on the same inputs.
 func TestF16Conversion(t *testing.T) {
+	for name, conv := range map[string]func(float32) uint16{"reference": f32ToF16, "kernels": kernels.FloatToHalf} {
+		t.Run(name, func(t *testing.T) { testF16Conversion(t, conv) })
+	}
+	for h := 0; h < 1<<16; h++ {
+		a, b := f16ToF32(uint16(h)), kernels.HalfToFloat(uint16(h))
+		if a != a && b != b {
+			continue // NaN either way (kernels quiets signalling NaNs, as ggml does)
+		}
+		if math.Float32bits(a) != math.Float32bits(b) {
+			t.Fatalf("HalfToFloat(%#04x) = %g, reference %g", h, b, a)
+		}
+	}
+}
+
+func testF16Conversion(t *testing.T, f32ToF16 func(float32) uint16) {
 	// Every binary16 value converts to float32 and back unchanged (NaNs
 	// become the quiet NaN 0x7e00 with their sign, as in ggml).
 	for h := 0; h < 1<<16; h++ {
@@ -88,6 +107,17 @@ func TestF16Conversion(t *testing.T) {
 }
 
 func TestBF16Conversion(t *testing.T) {
+	one := func(f float32) uint16 {
+		var h [1]uint16
+		kernels.F32ToBF16(h[:], []float32{f})
+		return h[0]
+	}
+	for name, conv := range map[string]func(float32) uint16{"reference": f32ToBF16, "kernels": one} {
+		t.Run(name, func(t *testing.T) { testBF16Conversion(t, conv) })
+	}
+}
+
+func testBF16Conversion(t *testing.T, f32ToBF16 func(float32) uint16) {
 	for h := 0; h < 1<<16; h++ {
 		f := bf16ToF32(uint16(h))
 		back := f32ToBF16(f)

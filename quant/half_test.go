@@ -2,10 +2,11 @@ package quant
 
 import "math"
 
-// The float16 and bfloat16 conversions below are the ones ggml uses
-// (GGML_FP32_TO_FP16, GGML_FP32_TO_BF16): round to nearest, ties to even,
-// overflow to ±Inf, NaN kept as a quiet NaN. The ggml block formats depend
-// on them bit for bit, so this package keeps its own copy.
+// Reference float16 and bfloat16 conversions, written from IEEE 754 rather
+// than from ggml's bit tricks: round to nearest, ties to even, overflow to
+// ±Inf, NaN kept as a quiet NaN. The tests hold kernels' conversions (which
+// the quantizers use, and which must equal GGML_FP32_TO_FP16 and
+// GGML_FP32_TO_BF16) to these.
 
 // f32ToF16 converts x to IEEE binary16 bits with round-to-nearest-even.
 func f32ToF16(x float32) uint16 {
