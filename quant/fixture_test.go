@@ -215,7 +215,7 @@ func rmse(a, b []float32) float64 {
 
 // decodeAll decodes a ggml matrix with the reference decoders.
 func decodeAll(typ string, data []byte, rows, cols int) []float32 {
-	rb := ggmlCodecs[typ].rowBytes(cols)
+	rb := codecFor(Spec{Format: typ}).rowBytes(cols)
 	dec := referenceDecoders[typ]
 	out := make([]float32, rows*cols)
 	for r := 0; r < rows; r++ {

@@ -13,33 +13,22 @@ type rowCodec struct {
 	quant    func(dst []byte, x []float32) error
 }
 
-func blockCodec(block, bytes int, q func([]byte, []float32)) rowCodec {
-	return rowCodec{
-		rowBytes: func(n int) int { return n / block * bytes },
-		quant:    func(dst []byte, x []float32) error { q(dst, x); return nil },
-	}
-}
-
-var ggmlCodecs = map[string]rowCodec{
-	"q8_0": blockCodec(32, 34, quantRowQ8_0),
-	"q4_0": blockCodec(32, 18, quantRowQ4_0),
-	"q4_1": blockCodec(32, 20, quantRowQ4_1),
-	"q5_0": blockCodec(32, 22, quantRowQ5_0),
-	"q5_1": blockCodec(32, 24, quantRowQ5_1),
-	"q2_k": blockCodec(256, 84, quantRowQ2K),
-	"q3_k": blockCodec(256, 110, quantRowQ3K),
-	"q4_k": blockCodec(256, 144, quantRowQ4K),
-	"q5_k": blockCodec(256, 176, quantRowQ5K),
-	"q6_k": blockCodec(256, 210, quantRowQ6K),
+// ggmlQuantizers are the row quantizers of the ggml block formats.
+var ggmlQuantizers = map[string]func(dst []byte, x []float32){
+	"q8_0": quantRowQ8_0, "q4_0": quantRowQ4_0, "q4_1": quantRowQ4_1, "q5_0": quantRowQ5_0, "q5_1": quantRowQ5_1,
+	"q2_k": quantRowQ2K, "q3_k": quantRowQ3K, "q4_k": quantRowQ4K, "q5_k": quantRowQ5K, "q6_k": quantRowQ6K,
 }
 
 // codecFor returns the row codec of an int or ggml format (casts and
 // pruning are element-wise in Quantize).
 func codecFor(s Spec) rowCodec {
-	if c, ok := ggmlCodecs[s.Format]; ok {
-		return c
-	}
 	f := lookupFormat(s.Format)
+	if q, ok := ggmlQuantizers[s.Format]; ok {
+		return rowCodec{
+			rowBytes: func(n int) int { return n / f.block * f.bytes },
+			quant:    func(dst []byte, x []float32) error { q(dst, x); return nil },
+		}
+	}
 	l := intLayout{bits: f.bits, group: s.Group, asym: s.Asym}
 	return rowCodec{rowBytes: l.rowBytes, quant: l.quantRow}
 }

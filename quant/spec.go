@@ -45,7 +45,6 @@ type formatInfo struct {
 	kind  kind
 	bits  int     // int formats: B; others unused
 	nbits float64 // nominal bits per weight (ggml and casts)
-	ggml  int     // ggml type id, -1 for divergo's formats
 	block int     // values per block (ggml formats)
 	bytes int     // bytes per block (ggml formats; 4 and 2 for the casts)
 }
@@ -60,24 +59,24 @@ const (
 )
 
 var formats = []formatInfo{
-	{name: "f32", kind: kindCast, nbits: 32, ggml: 0, block: 1, bytes: 4},
-	{name: "f16", kind: kindCast, nbits: 16, ggml: 1, block: 1, bytes: 2},
-	{name: "bf16", kind: kindCast, nbits: 16, ggml: 30, block: 1, bytes: 2},
-	{name: "int8", kind: kindInt, bits: 8, ggml: -1},
-	{name: "int4", kind: kindInt, bits: 4, ggml: -1},
-	{name: "int3", kind: kindInt, bits: 3, ggml: -1},
-	{name: "int2", kind: kindInt, bits: 2, ggml: -1},
-	{name: "q8_0", kind: kindGGML, nbits: 8.5, ggml: 8, block: 32, bytes: 34},
-	{name: "q4_0", kind: kindGGML, nbits: 4.5, ggml: 2, block: 32, bytes: 18},
-	{name: "q4_1", kind: kindGGML, nbits: 5, ggml: 3, block: 32, bytes: 20},
-	{name: "q5_0", kind: kindGGML, nbits: 5.5, ggml: 6, block: 32, bytes: 22},
-	{name: "q5_1", kind: kindGGML, nbits: 6, ggml: 7, block: 32, bytes: 24},
-	{name: "q2_k", kind: kindGGML, nbits: 2.625, ggml: 10, block: 256, bytes: 84},
-	{name: "q3_k", kind: kindGGML, nbits: 3.4375, ggml: 11, block: 256, bytes: 110},
-	{name: "q4_k", kind: kindGGML, nbits: 4.5, ggml: 12, block: 256, bytes: 144},
-	{name: "q5_k", kind: kindGGML, nbits: 5.5, ggml: 13, block: 256, bytes: 176},
-	{name: "q6_k", kind: kindGGML, nbits: 6.5625, ggml: 14, block: 256, bytes: 210},
-	{name: "prune", kind: kindPrune, ggml: -1},
+	{name: "f32", kind: kindCast, nbits: 32, block: 1, bytes: 4},
+	{name: "f16", kind: kindCast, nbits: 16, block: 1, bytes: 2},
+	{name: "bf16", kind: kindCast, nbits: 16, block: 1, bytes: 2},
+	{name: "int8", kind: kindInt, bits: 8},
+	{name: "int4", kind: kindInt, bits: 4},
+	{name: "int3", kind: kindInt, bits: 3},
+	{name: "int2", kind: kindInt, bits: 2},
+	{name: "q8_0", kind: kindGGML, nbits: 8.5, block: 32, bytes: 34},
+	{name: "q4_0", kind: kindGGML, nbits: 4.5, block: 32, bytes: 18},
+	{name: "q4_1", kind: kindGGML, nbits: 5, block: 32, bytes: 20},
+	{name: "q5_0", kind: kindGGML, nbits: 5.5, block: 32, bytes: 22},
+	{name: "q5_1", kind: kindGGML, nbits: 6, block: 32, bytes: 24},
+	{name: "q2_k", kind: kindGGML, nbits: 2.625, block: 256, bytes: 84},
+	{name: "q3_k", kind: kindGGML, nbits: 3.4375, block: 256, bytes: 110},
+	{name: "q4_k", kind: kindGGML, nbits: 4.5, block: 256, bytes: 144},
+	{name: "q5_k", kind: kindGGML, nbits: 5.5, block: 256, bytes: 176},
+	{name: "q6_k", kind: kindGGML, nbits: 6.5625, block: 256, bytes: 210},
+	{name: "prune", kind: kindPrune},
 }
 
 func lookupFormat(name string) *formatInfo {
