@@ -163,4 +163,3 @@ func printNLL(title string, c eval.NLLComparison) {
 	printf("  PPL ratio   %.5f ± %.5f   mean ln ratio %.5f ± %.5f   ΔPPL %.5f ± %.5f   cor %s\n",
 		c.Ratio, c.RatioUnc, c.LnRatio, c.LnRatioUnc, c.Delta, c.DeltaUnc, cor)
 }
-
