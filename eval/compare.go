@@ -205,12 +205,12 @@ func compareModels(e *Env, comp *engine.Model, o CompareOptions, start time.Time
 	if comp.Config.Vocab != base.Config.Vocab {
 		return CompareResult{}, fmt.Errorf("compare: the compressed model has %d tokens, the base %d", comp.Config.Vocab, base.Config.Vocab)
 	}
-	n, G, S := orDefault(o.PromptLen, DefaultPromptLen), orDefault(o.Gen, DefaultGen), orDefault(o.Samples, DefaultSamples)
+	n, G, S := compareDefault(o.PromptLen, DefaultPromptLen), compareDefault(o.Gen, DefaultGen), compareDefault(o.Samples, DefaultSamples)
 	var proto metrics.Protocol
 	if o.PPLProtocol != "none" {
 		// Checked before the long part of the work.
 		var err error
-		if proto, err = metrics.ParseProtocol(orDefaultString(o.PPLProtocol, DefaultPPLProtocol)); err != nil {
+		if proto, err = metrics.ParseProtocol(compareDefaultString(o.PPLProtocol, DefaultPPLProtocol)); err != nil {
 			return CompareResult{}, fmt.Errorf("compare: --ppl-protocol: %w", err)
 		}
 	}
@@ -223,8 +223,8 @@ func compareModels(e *Env, comp *engine.Model, o CompareOptions, start time.Time
 		Corpus: CorpusUse{Name: o.Corpus, Documents: set.Documents, Examined: set.Examined, Short: set.Short,
 			Requested: S, Used: len(set.Prompts), FirstDoc: set.Prompts[0].Doc, LastDoc: set.Prompts[len(set.Prompts)-1].Doc},
 	}
-	r.Mode, r.A8Matrices = a8Mode(comp)
-	r.BaseMode, r.BaseA8Matrices = a8Mode(base)
+	r.Mode, r.A8Matrices = compareA8Mode(comp)
+	r.BaseMode, r.BaseA8Matrices = compareA8Mode(base)
 	r.Timing.Threads = e.Pool.Threads()
 
 	bt, err := NewTeacher(base, e.Pool, n, G)
@@ -287,7 +287,7 @@ func compareText(e *Env, comp *engine.Model, text string, proto metrics.Protocol
 		r.TextSkipped = "perplexity turned off (--ppl-protocol none)"
 		return nil
 	}
-	ctx := orDefault(o.PPLCtx, DefaultPPLCtx)
+	ctx := compareDefault(o.PPLCtx, DefaultPPLCtx)
 	base := e.Model
 	tokens := base.Tokenizer.Encode(text, true, false)
 	plan, err := proto.Plan(len(tokens), ctx, o.PPLChunks)
@@ -353,18 +353,18 @@ func compareText(e *Env, comp *engine.Model, text string, proto metrics.Protocol
 	ks := acc.Summary()
 	t := &TextComparison{
 		Protocol: proto.String(), Ctx: ctx, Windows: len(plan), InputTokens: len(tokens),
-		NLLComparison: nllComparison(ks),
-		KL:            distOf(acc.KLValues()),
+		NLLComparison: compareNLL(ks),
+		KL:            compareDist(acc.KLValues()),
 		SameTop:       ks.SameTop, SameTopUnc: ks.SameTopUnc,
-		DeltaP: DeltaPStats{Dist: distOf(acc.DeltaPValues()), RMS: ks.RMSDeltaP, RMSUnc: ks.RMSDeltaPUnc},
+		DeltaP: DeltaPStats{Dist: compareDist(acc.DeltaPValues()), RMS: ks.RMSDeltaP, RMSUnc: ks.RMSDeltaPUnc},
 	}
 	r.Text = t
 	r.PPLBase, r.PPL = &t.PPLBase, &t.PPL
 	return nil
 }
 
-// a8Mode says how a model's quantized matrices run (CompareResult.Mode).
-func a8Mode(m *engine.Model) (string, int) {
+// compareA8Mode says how a model's quantized matrices run (CompareResult.Mode).
+func compareA8Mode(m *engine.Model) (string, int) {
 	quantized, a8 := 0, 0
 	for _, c := range m.Components() {
 		if c.Name == "embed" {
@@ -388,14 +388,14 @@ func a8Mode(m *engine.Model) (string, int) {
 	return "mixed", a8
 }
 
-func orDefault(v, def int) int {
+func compareDefault(v, def int) int {
 	if v == 0 {
 		return def
 	}
 	return v
 }
 
-func orDefaultString(v, def string) string {
+func compareDefaultString(v, def string) string {
 	if v == "" {
 		return def
 	}

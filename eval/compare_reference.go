@@ -149,7 +149,7 @@ func (t *Teacher) greedy(prompt []int, G int) ([]int, error) {
 		return nil, err
 	}
 	y := make([]int, G)
-	y[0] = pick(logits)
+	y[0] = argmaxID(logits)
 	return y, t.decodeFrom(y, 0)
 }
 
@@ -161,14 +161,14 @@ func (t *Teacher) decodeFrom(y []int, j int) error {
 		if err != nil {
 			return err
 		}
-		y[j+1] = pick(logits)
+		y[j+1] = argmaxID(logits)
 	}
 	return nil
 }
 
-// pick is the greedy choice: lowest id among equal maxima (METRICS.md §0.1).
+// argmaxID is the greedy choice: lowest id among equal maxima (METRICS.md §0.1).
 // The engine rejects non-finite logits, so a row always has one.
-func pick(row []float32) int {
+func argmaxID(row []float32) int {
 	id, _ := metrics.Argmax(row)
 	return id
 }

@@ -239,12 +239,12 @@ func (c *Comparison) Divergence() (Divergence, error) {
 	out := Divergence{
 		PromptLen: c.n, Gen: c.g, Samples: ds.N, Positions: ds.Positions, EOS: EOSPolicy,
 		Flagged:      c.flagged,
-		KL:           distOf(c.tok.KLValues()),
-		KLSupport:    klSupport(c.KL),
+		KL:           compareDist(c.tok.KLValues()),
+		KLSupport:    compareKLSupport(c.KL),
 		SameTop:      ks.SameTop,
 		SameTopUnc:   ks.SameTopUnc,
-		DeltaP:       DeltaPStats{Dist: distOf(c.tok.DeltaPValues()), RMS: ks.RMSDeltaP, RMSUnc: ks.RMSDeltaPUnc},
-		Continuation: nllComparison(ks),
+		DeltaP:       DeltaPStats{Dist: compareDist(c.tok.DeltaPValues()), RMS: ks.RMSDeltaP, RMSUnc: ks.RMSDeltaPUnc},
+		Continuation: compareNLL(ks),
 		NearTiesBase: ks.NearTiesBase,
 		NearTies:     ks.NearTiesComp,
 	}
@@ -255,15 +255,15 @@ func (c *Comparison) Divergence() (Divergence, error) {
 	return out, nil
 }
 
-func klSupport(o metrics.KLOptions) string {
+func compareKLSupport(o metrics.KLOptions) string {
 	if o.LlamaCppCut {
 		return "llama.cpp cut (base log p > -16)"
 	}
 	return "full vocabulary"
 }
 
-// distOf summarises values (at least one) as a Dist.
-func distOf(values []float64) Dist {
+// compareDist summarises values (at least one) as a Dist.
+func compareDist(values []float64) Dist {
 	var s metrics.Sample
 	for _, v := range values {
 		s.Add(v)
@@ -277,8 +277,8 @@ func distOf(values []float64) Dist {
 	}
 }
 
-// nllComparison takes the paired NLL statistics of a KL summary.
-func nllComparison(ks metrics.KLSummary) NLLComparison {
+// compareNLL takes the paired NLL statistics of a KL summary.
+func compareNLL(ks metrics.KLSummary) NLLComparison {
 	c := NLLComparison{
 		Tokens:  ks.N,
 		NLLBase: ks.NLLBase, NLLBaseUnc: ks.NLLBaseUnc, NLL: ks.NLLComp, NLLUnc: ks.NLLCompUnc,

@@ -17,13 +17,13 @@ import (
 
 // Small protocol for tests on the embedded stories260K model.
 const (
-	testN   = 16
-	testG   = 32
-	testS   = 12
-	testCtx = 128
+	cmpN   = 16
+	cmpG   = 32
+	cmpS   = 12
+	cmpCtx = 128
 )
 
-func openEnv(t testing.TB, threads int) *Env {
+func cmpEnv(t testing.TB, threads int) *Env {
 	t.Helper()
 	e, err := Open(ModelOptions{Threads: threads})
 	if err != nil {
@@ -33,12 +33,12 @@ func openEnv(t testing.TB, threads int) *Env {
 	return e
 }
 
-func testOptions() CompareOptions {
-	return CompareOptions{Docs: DefaultCorpus(), Corpus: "test", PromptLen: testN, Gen: testG, Samples: testS,
-		PPLProtocol: "llamacpp", PPLCtx: testCtx, PerSample: true}
+func cmpOptions() CompareOptions {
+	return CompareOptions{Docs: DefaultCorpus(), Corpus: "test", PromptLen: cmpN, Gen: cmpG, Samples: cmpS,
+		PPLProtocol: "llamacpp", PPLCtx: cmpCtx, PerSample: true}
 }
 
-func mustPlan(t testing.TB, s string) *quant.Plan {
+func cmpPlan(t testing.TB, s string) *quant.Plan {
 	t.Helper()
 	p, err := quant.ParsePlan(s)
 	if err != nil {
@@ -51,22 +51,22 @@ func mustPlan(t testing.TB, s string) *quant.Plan {
 // FDT = G for every sample, same top 1 and nothing flagged (METRICS.md §7
 // self-check), on the continuation and on the corpus text.
 func TestIdenticalModels(t *testing.T) {
-	e := openEnv(t, 2)
+	e := cmpEnv(t, 2)
 	same, err := e.Model.With(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer same.Close()
-	r, err := CompareModels(e, same, testOptions())
+	r, err := CompareModels(e, same, cmpOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Samples != testS || r.Gen != testG || r.PromptLen != testN || r.Positions != testS*testG {
+	if r.Samples != cmpS || r.Gen != cmpG || r.PromptLen != cmpN || r.Positions != cmpS*cmpG {
 		t.Fatalf("samples %d, G %d, n %d, positions %d", r.Samples, r.Gen, r.PromptLen, r.Positions)
 	}
 	f := r.FDTM
-	if f.Mean != testG || f.Median != testG || f.P10 != testG || f.Min != testG || f.FullShare != 1 || f.NormMean != 1 || r.SDTM.Mean != 0 {
-		t.Errorf("FDTM %+v, SDTM %+v; want FDT = G = %d everywhere", f, r.SDTM, testG)
+	if f.Mean != cmpG || f.Median != cmpG || f.P10 != cmpG || f.Min != cmpG || f.FullShare != 1 || f.NormMean != 1 || r.SDTM.Mean != 0 {
+		t.Errorf("FDTM %+v, SDTM %+v; want FDT = G = %d everywhere", f, r.SDTM, cmpG)
 	}
 	if r.KL.Max != 0 || r.KL.Min != 0 || r.KL.Mean != 0 || r.SameTop != 1 || r.DeltaP.RMS != 0 || r.Flagged != 0 {
 		t.Errorf("KL %+v, same top %v, RMS Δp %v, flagged %d; want 0, 1, 0, 0", r.KL, r.SameTop, r.DeltaP.RMS, r.Flagged)
@@ -81,7 +81,7 @@ func TestIdenticalModels(t *testing.T) {
 		t.Errorf("text %+v; want identical models", tx)
 	}
 	for _, s := range r.PerSample {
-		if s.FDT != testG || s.SDT != 0 || s.KL != 0 || s.Repairs != 0 {
+		if s.FDT != cmpG || s.SDT != 0 || s.KL != 0 || s.Repairs != 0 {
 			t.Errorf("sample %+v", s)
 		}
 	}
@@ -92,24 +92,24 @@ func TestIdenticalModels(t *testing.T) {
 // KL ≥ 0 up to rounding, and same top = 1 − SDTM on these positions
 // because the base argmax is y_j at every position (self-check).
 func TestCompressedProperties(t *testing.T) {
-	e := openEnv(t, 2)
+	e := cmpEnv(t, 2)
 	for _, spec := range []string{"int8", "int4:g32", "prune:0.5", "int2:g32,lm_head=q8_0"} {
 		t.Run(spec, func(t *testing.T) {
-			o := testOptions()
-			o.Plan = mustPlan(t, spec)
+			o := cmpOptions()
+			o.Plan = cmpPlan(t, spec)
 			r, err := Compare(e, o)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(r.PerSample) != testS {
+			if len(r.PerSample) != cmpS {
 				t.Fatalf("%d per-sample results", len(r.PerSample))
 			}
 			diverged := 0
 			for _, s := range r.PerSample {
-				if s.FDT < 0 || s.FDT > testG || s.SDT < 0 || s.SDT > testG-s.FDT {
+				if s.FDT < 0 || s.FDT > cmpG || s.SDT < 0 || s.SDT > cmpG-s.FDT {
 					t.Errorf("sample %+v: FDT or SDT out of range", s)
 				}
-				if s.FDT < testG {
+				if s.FDT < cmpG {
 					diverged++
 					if s.SDT < 1 {
 						t.Errorf("sample %+v: FDT < G but SDT = 0", s)
@@ -125,7 +125,7 @@ func TestCompressedProperties(t *testing.T) {
 			if got := 1 - r.SDTM.Mean; math.Abs(r.SameTop-got) > 1e-12 {
 				t.Errorf("same top %.15f, 1 − SDTM %.15f", r.SameTop, got)
 			}
-			if want := float64(testS-diverged) / testS; r.FDTM.FullShare != want {
+			if want := float64(cmpS-diverged) / cmpS; r.FDTM.FullShare != want {
 				t.Errorf("full share %v, want %v", r.FDTM.FullShare, want)
 			}
 			if r.KL.Mean <= 0 || r.Changes == nil || r.CompressedParams == 0 {
@@ -140,14 +140,14 @@ func TestCompressedProperties(t *testing.T) {
 	}
 }
 
-// lmHeadVariant builds a model that provably first diverges from the base
+// cmpLMHeadVariant builds a model that provably first diverges from the base
 // reference of s at position k: only LM-head row c changes, so the hidden
 // states of a teacher-forced pass are bit-identical to the base's, and the
 // change to logit c at position j is β·(v·h_j) with v the part of h_k
 // orthogonal to h_0 … h_{k−1} — zero up to rounding before k, β|v|² at k,
 // chosen to lift token c above the base maximum there. It returns the
 // variant and the predicted number of divergent positions.
-func lmHeadVariant(t *testing.T, e *Env, s *Sample, k int) (*engine.Model, int) {
+func cmpLMHeadVariant(t *testing.T, e *Env, s *Sample, k int) (*engine.Model, int) {
 	t.Helper()
 	m := e.Model
 	dim, V, n, G := m.Config.Dim, m.Config.Vocab, len(s.Tokens), len(s.Ref)
@@ -177,21 +177,21 @@ func lmHeadVariant(t *testing.T, e *Env, s *Sample, k int) (*engine.Model, int) 
 		u := h(j)
 		for range 2 {
 			for _, b := range basis {
-				project(u, b)
+				cmpProject(u, b)
 			}
 		}
-		if nu := norm(u); nu > 1e-9 {
-			scale(u, 1/nu)
+		if nu := cmpNorm(u); nu > 1e-9 {
+			cmpScale(u, 1/nu)
 			basis = append(basis, u)
 		}
 	}
 	v := h(k)
 	for range 2 {
 		for _, b := range basis {
-			project(v, b)
+			cmpProject(v, b)
 		}
 	}
-	vv := dot(v, v)
+	vv := cmpDot(v, v)
 	if vv < 1e-6 {
 		t.Fatalf("h_%d lies in the span of the earlier hidden states", k)
 	}
@@ -224,7 +224,7 @@ func lmHeadVariant(t *testing.T, e *Env, s *Sample, k int) (*engine.Model, int) 
 	for i := range row {
 		row[i] += float32(beta * v[i])
 	}
-	head, err := quant.Quantize(mustSpec(t, "f32"), "lm_head", V, dim, w)
+	head, err := quant.Quantize(cmpSpec(t, "f32"), "lm_head", V, dim, w)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +251,7 @@ func lmHeadVariant(t *testing.T, e *Env, s *Sample, k int) (*engine.Model, int) 
 	return comp, sdt
 }
 
-func mustSpec(t testing.TB, s string) quant.Spec {
+func cmpSpec(t testing.TB, s string) quant.Spec {
 	spec, err := quant.ParseSpec(s)
 	if err != nil {
 		t.Fatal(err)
@@ -259,48 +259,48 @@ func mustSpec(t testing.TB, s string) quant.Spec {
 	return spec
 }
 
-func dot(a, b []float64) float64 {
+func cmpDot(a, b []float64) float64 {
 	var s float64
 	for i := range a {
 		s += a[i] * b[i]
 	}
 	return s
 }
-func norm(a []float64) float64 { return math.Sqrt(dot(a, a)) }
-func scale(a []float64, f float64) {
+func cmpNorm(a []float64) float64 { return math.Sqrt(cmpDot(a, a)) }
+func cmpScale(a []float64, f float64) {
 	for i := range a {
 		a[i] *= f
 	}
 }
-func project(u, b []float64) { // u −= (u·b) b, b unit
-	d := dot(u, b)
+func cmpProject(u, b []float64) { // u −= (u·b) b, b unit
+	d := cmpDot(u, b)
 	for i := range u {
 		u[i] -= d * b[i]
 	}
 }
 
 // TestKnownDivergencePoint runs hand-built variants whose first divergence
-// is known in advance (lmHeadVariant) through Teacher and Comparison, and one
+// is known in advance (cmpLMHeadVariant) through Teacher and Comparison, and one
 // through CompareModels end to end.
 func TestKnownDivergencePoint(t *testing.T) {
-	e := openEnv(t, 2)
-	set, err := Prompts(e.Model.Tokenizer, DefaultCorpus(), testN, 1)
+	e := cmpEnv(t, 2)
+	set, err := Prompts(e.Model.Tokenizer, DefaultCorpus(), cmpN, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bt, err := NewTeacher(e.Model, e.Pool, testN, testG)
+	bt, err := NewTeacher(e.Model, e.Pool, cmpN, cmpG)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, _, err := bt.Reference(set.Prompts[0], testG)
+	s, _, err := bt.Reference(set.Prompts[0], cmpG)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []int{0, 1, 5, 13, testG - 1} {
+	for _, k := range []int{0, 1, 5, 13, cmpG - 1} {
 		t.Run(fmt.Sprint("k=", k), func(t *testing.T) {
-			comp, wantSDT := lmHeadVariant(t, e, &s, k)
+			comp, wantSDT := cmpLMHeadVariant(t, e, &s, k)
 			defer comp.Close()
-			ct, err := NewTeacher(comp, e.Pool, testN, testG)
+			ct, err := NewTeacher(comp, e.Pool, cmpN, cmpG)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -324,14 +324,14 @@ func TestKnownDivergencePoint(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d.FDTM.Mean != float64(k) || d.FDTM.FullShare != 0 || d.SDTM.Mean != float64(wantSDT)/testG {
+			if d.FDTM.Mean != float64(k) || d.FDTM.FullShare != 0 || d.SDTM.Mean != float64(wantSDT)/cmpG {
 				t.Errorf("FDTM %+v, SDTM %+v", d.FDTM, d.SDTM)
 			}
 
 			if k != 5 {
 				return
 			}
-			o := testOptions()
+			o := cmpOptions()
 			o.Docs, o.Samples, o.PPLProtocol = []string{o.Docs[s.Doc]}, 1, "none"
 			res, err := CompareModels(e, comp, o)
 			if err != nil {
@@ -348,12 +348,12 @@ func TestKnownDivergencePoint(t *testing.T) {
 // the self-check must find them, repair from the teacher-forced path and
 // end with the same reference as a clean run, counting the repairs.
 func TestSelfCheckRepairs(t *testing.T) {
-	e := openEnv(t, 1)
-	set, err := Prompts(e.Model.Tokenizer, DefaultCorpus(), testN, 3)
+	e := cmpEnv(t, 1)
+	set, err := Prompts(e.Model.Tokenizer, DefaultCorpus(), cmpN, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
-	clean, err := References(e.Model, e.Pool, set.Prompts, testG, nil)
+	clean, err := References(e.Model, e.Pool, set.Prompts, cmpG, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -365,13 +365,13 @@ func TestSelfCheckRepairs(t *testing.T) {
 	}{
 		{"first", []int{0}, 1},
 		{"middle", []int{9}, 1},
-		{"last", []int{testG - 1}, 1},
+		{"last", []int{cmpG - 1}, 1},
 		// Everything after a repaired position is decoded again, so the
 		// second wrong token never reaches the check.
 		{"two", []int{3, 20}, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			bt, err := NewTeacher(e.Model, e.Pool, testN, testG)
+			bt, err := NewTeacher(e.Model, e.Pool, cmpN, cmpG)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -386,7 +386,7 @@ func TestSelfCheckRepairs(t *testing.T) {
 				if clean[i].Repairs != 0 {
 					t.Fatalf("sample %d needed repairs in a clean run", i)
 				}
-				s, rows, err := bt.Reference(p, testG)
+				s, rows, err := bt.Reference(p, cmpG)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -394,7 +394,7 @@ func TestSelfCheckRepairs(t *testing.T) {
 					t.Errorf("sample %d: %d repairs, ref %v; want %d, %v", i, s.Repairs, s.Ref, tc.repairs, clean[i].Ref)
 				}
 				d, err := metrics.DivergenceOfLogits(s.Ref, rows, V)
-				if err != nil || d.FDT != testG {
+				if err != nil || d.FDT != cmpG {
 					t.Errorf("sample %d: returned rows give FDT %d (%v)", i, d.FDT, err)
 				}
 			}
@@ -407,9 +407,9 @@ func TestSelfCheckRepairs(t *testing.T) {
 func TestDeterminism(t *testing.T) {
 	var first []byte
 	for _, threads := range []int{1, 2, 2} {
-		e := openEnv(t, threads)
-		o := testOptions()
-		o.Plan = mustPlan(t, "int4:g32")
+		e := cmpEnv(t, threads)
+		o := cmpOptions()
+		o.Plan = cmpPlan(t, "int4:g32")
 		r, err := Compare(e, o)
 		if err != nil {
 			t.Fatal(err)
@@ -430,10 +430,10 @@ func TestDeterminism(t *testing.T) {
 // TestTextPerplexity: the corpus perplexities of compare are those of
 // eval.Perplexity on the same text and protocol, for both models.
 func TestTextPerplexity(t *testing.T) {
-	e := openEnv(t, 2)
+	e := cmpEnv(t, 2)
 	for _, proto := range []string{"llamacpp", "disjoint", "stride:48"} {
-		o := testOptions()
-		o.Plan, o.PPLProtocol, o.PerSample = mustPlan(t, "int4:g32"), proto, false
+		o := cmpOptions()
+		o.Plan, o.PPLProtocol, o.PerSample = cmpPlan(t, "int4:g32"), proto, false
 		r, err := Compare(e, o)
 		if err != nil {
 			t.Fatal(err)
@@ -441,7 +441,7 @@ func TestTextPerplexity(t *testing.T) {
 		if r.Text == nil {
 			t.Fatalf("%s: %s", proto, r.TextSkipped)
 		}
-		set, _ := Prompts(e.Model.Tokenizer, o.Docs, testN, testS)
+		set, _ := Prompts(e.Model.Tokenizer, o.Docs, cmpN, cmpS)
 		var docs []string
 		for _, p := range set.Prompts {
 			docs = append(docs, o.Docs[p.Doc])
@@ -456,7 +456,7 @@ func TestTextPerplexity(t *testing.T) {
 			env  *Env
 			got  float64
 		}{{"base", e, r.Text.PPLBase}, {"compressed", &Env{Model: comp, Pool: e.Pool}, r.Text.PPL}} {
-			want, err := Perplexity(m.env, text, PPLOptions{Protocol: proto, Ctx: testCtx})
+			want, err := Perplexity(m.env, text, PPLOptions{Protocol: proto, Ctx: cmpCtx})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -469,9 +469,9 @@ func TestTextPerplexity(t *testing.T) {
 }
 
 func TestCompareOptionsAndErrors(t *testing.T) {
-	e := openEnv(t, 1)
-	o := testOptions()
-	o.Plan = mustPlan(t, "int8,layers.99.attn.q=int4")
+	e := cmpEnv(t, 1)
+	o := cmpOptions()
+	o.Plan = cmpPlan(t, "int8,layers.99.attn.q=int4")
 	o.Samples, o.PPLCtx = 2, 4096 // text far too short for two 4096-token chunks
 	r, err := Compare(e, o)
 	if err != nil {
@@ -491,16 +491,16 @@ func TestCompareOptionsAndErrors(t *testing.T) {
 	}
 
 	// Fewer usable documents than asked for: use what there is.
-	o = testOptions()
-	o.Plan, o.Docs, o.Samples, o.PPLProtocol = mustPlan(t, "int8"), DefaultCorpus()[:5], 100, "none"
+	o = cmpOptions()
+	o.Plan, o.Docs, o.Samples, o.PPLProtocol = cmpPlan(t, "int8"), DefaultCorpus()[:5], 100, "none"
 	if r, err = Compare(e, o); err != nil || r.Samples != r.Corpus.Used || r.Corpus.Used > 5 || r.Corpus.Requested != 100 {
 		t.Errorf("short corpus: %d samples, corpus %+v, %v", r.Samples, r.Corpus, err)
 	}
 
 	// W·A8 on the compressed model.
-	o = testOptions()
+	o = cmpOptions()
 	o.A8, o.Samples, o.PPLProtocol = true, 2, "none"
-	o.Plan = mustPlan(t, "int8:a8")
+	o.Plan = cmpPlan(t, "int8:a8")
 	if r, err = Compare(e, o); err != nil || r.Mode != "a8" || r.A8Matrices != 35 {
 		t.Errorf("int8:a8: mode %q (%d matrices), %v", r.Mode, r.A8Matrices, err)
 	}
@@ -514,10 +514,10 @@ func TestCompareOptionsAndErrors(t *testing.T) {
 		{"too long", func(o *CompareOptions) { o.PromptLen, o.Gen = 8, 600 }, "exceeds the model's context of 512"},
 		{"no documents", func(o *CompareOptions) { o.Docs = []string{"Hi."} }, "none of the 1 documents"},
 		{"bad protocol", func(o *CompareOptions) { o.PPLProtocol = "sideways" }, "sideways"},
-		{"bad plan", func(o *CompareOptions) { o.Plan = mustPlan(t, "q4_k") }, "layers.0.attn.q: q4_k needs rows of a multiple of 256"},
+		{"bad plan", func(o *CompareOptions) { o.Plan = cmpPlan(t, "q4_k") }, "layers.0.attn.q: q4_k needs rows of a multiple of 256"},
 	} {
-		o := testOptions()
-		o.Plan, o.Samples = mustPlan(t, "int8"), 1
+		o := cmpOptions()
+		o.Plan, o.Samples = cmpPlan(t, "int8"), 1
 		tc.edit(&o)
 		if _, err := Compare(e, o); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want an error with %q", tc.name, err, tc.want)

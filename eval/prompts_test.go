@@ -10,11 +10,11 @@ import (
 	"github.com/divergo/divergo/tokenizer"
 )
 
-var embedded = sync.OnceValues(func() (*engine.Model, error) { return engine.LoadEmbedded(engine.LoadOptions{}) })
+var cmpModel = sync.OnceValues(func() (*engine.Model, error) { return engine.LoadEmbedded(engine.LoadOptions{}) })
 
-func embeddedTokenizer(t testing.TB) *tokenizer.Tokenizer {
+func cmpTokenizer(t testing.TB) *tokenizer.Tokenizer {
 	t.Helper()
-	m, err := embedded()
+	m, err := cmpModel()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,7 +22,7 @@ func embeddedTokenizer(t testing.TB) *tokenizer.Tokenizer {
 }
 
 func TestPrompts(t *testing.T) {
-	tok := embeddedTokenizer(t)
+	tok := cmpTokenizer(t)
 	long := "Once upon a time there was a little girl named Lily. She loved to play outside in the sun."
 	short := "Hi."
 	docs := []string{short, long, long + " The end.", short, "", long + " Again."}
@@ -66,7 +66,7 @@ func TestPrompts(t *testing.T) {
 }
 
 func TestPromptsErrors(t *testing.T) {
-	tok := embeddedTokenizer(t)
+	tok := cmpTokenizer(t)
 	for _, tc := range []struct {
 		docs []string
 		n, S int
@@ -93,7 +93,7 @@ func TestDefaultCorpus(t *testing.T) {
 	if !strings.HasPrefix(docs[0], "Spot. Spot saw the shiny car") || !strings.HasPrefix(docs[726], "Lily and Ben liked to play pirates") {
 		t.Errorf("first or last document changed: %.40q … %.40q", docs[0], docs[726])
 	}
-	set, err := Prompts(embeddedTokenizer(t), docs, DefaultPromptLen, len(docs))
+	set, err := Prompts(cmpTokenizer(t), docs, DefaultPromptLen, len(docs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,9 +110,9 @@ func FuzzPrompts(f *testing.F) {
 	f.Add("\n\n\n", 1, 1)
 	f.Add("a\r\n\r\nb\n \n\tc", 2, 5)
 	f.Add("\xff\xfe broken utf8 \x00 and <s></s> control text", 3, 1)
-	tok := embeddedTokenizer(f)
+	tok := cmpTokenizer(f)
 	f.Fuzz(func(t *testing.T, text string, n, S int) {
-		n, S = 1+abs(n)%40, 1+abs(S)%10
+		n, S = 1+cmpAbs(n)%40, 1+cmpAbs(S)%10
 		docs := SplitDocuments(text)
 		set, err := Prompts(tok, docs, n, S)
 		if err != nil {
@@ -134,7 +134,7 @@ func FuzzPrompts(f *testing.F) {
 	})
 }
 
-func abs(x int) int {
+func cmpAbs(x int) int {
 	if x < 0 {
 		if x == -x { // math.MinInt
 			return 0

@@ -97,9 +97,9 @@ func runCompare(args []string) error {
 }
 
 func printCompare(r *eval.CompareResult) {
-	printf("base        %s (%s), %s\n", r.Model.Path, r.Model.Format, modeText(r.BaseMode, r.BaseA8Matrices))
+	printf("base        %s (%s), %s\n", r.Model.Path, r.Model.Format, compareMode(r.BaseMode, r.BaseA8Matrices))
 	printf("compressed  plan %q: %d matrices, %d weights at %.3f bits/weight, %s\n",
-		r.Plan, len(r.Changes), r.CompressedParams, r.BitsPerWeight, modeText(r.Mode, r.A8Matrices))
+		r.Plan, len(r.Changes), r.CompressedParams, r.BitsPerWeight, compareMode(r.Mode, r.A8Matrices))
 	cu := r.Corpus
 	printf("corpus      %s\n", cu.Name)
 	printf("            %d prompts of n = %d tokens (BOS included) from documents %d…%d; %d of the %d examined were shorter and skipped\n",
@@ -114,12 +114,12 @@ func printCompare(r *eval.CompareResult) {
 		f.Mean, f.Unc, f.Median, f.P10, f.Min, 100*f.FullShare, f.NormMean)
 	printf("  SDTM        mean share %.5f ± %.5f   (%.2f of %d tokens)\n", s.Mean, s.Unc, s.Tokens, r.Gen)
 	printf("next-token distributions on those positions (KL over the %s)\n", r.KLSupport)
-	printDist("KL (nats)", r.KL, 1, "%.6f")
+	compareDist("KL (nats)", r.KL, 1, "%.6f")
 	printf("  same top    %.3f ± %.3f %%\n", 100*r.SameTop, 100*r.SameTopUnc)
-	printDist("Δp (%)", r.DeltaP.Dist, 100, "%.4f")
+	compareDist("Δp (%)", r.DeltaP.Dist, 100, "%.4f")
 	printf("  RMS Δp      %.4f ± %.4f %%\n", 100*r.DeltaP.RMS, 100*r.DeltaP.RMSUnc)
 	printf("  near ties   %d base, %d compressed (top-2 margin < 1e-4)\n", r.NearTiesBase, r.NearTies)
-	printNLL("continuation NLL (the base's own greedy tokens)", r.Continuation)
+	compareNLL("continuation NLL (the base's own greedy tokens)", r.Continuation)
 
 	if r.Text == nil {
 		printf("\nperplexity  %s\n", r.TextSkipped)
@@ -128,8 +128,8 @@ func printCompare(r *eval.CompareResult) {
 		printf("\ncorpus text: %s protocol, ctx %d, %d windows, %d of %d tokens scored\n", t.Protocol, t.Ctx, t.Windows, t.Tokens, t.InputTokens)
 		printf("  PPL(base)   %.4f ± %.4f\n", t.PPLBase, t.PPLBaseUnc)
 		printf("  PPL(comp)   %.4f ± %.4f\n", t.PPL, t.PPLUnc)
-		printNLL("", t.NLLComparison)
-		printDist("KL (nats)", t.KL, 1, "%.6f")
+		compareNLL("", t.NLLComparison)
+		compareDist("KL (nats)", t.KL, 1, "%.6f")
 		printf("  same top    %.3f ± %.3f %%\n", 100*t.SameTop, 100*t.SameTopUnc)
 		printf("  RMS Δp      %.4f ± %.4f %%\n", 100*t.DeltaP.RMS, 100*t.DeltaP.RMSUnc)
 	}
@@ -138,20 +138,20 @@ func printCompare(r *eval.CompareResult) {
 		tm.Total, tm.Setup, tm.Reference, tm.Compare, tm.PPL, tm.Threads)
 }
 
-func modeText(mode string, a8 int) string {
+func compareMode(mode string, a8 int) string {
 	if a8 == 0 {
 		return "float activations"
 	}
 	return fmt.Sprintf("%s (%d matrices with int8 activations)", mode, a8)
 }
 
-func printDist(label string, d eval.Dist, scale float64, format string) {
+func compareDist(label string, d eval.Dist, scale float64, format string) {
 	v := func(x float64) string { return fmt.Sprintf(format, scale*x) }
 	printf("  %-11s mean %s ± %s   median %s   p90 %s   p95 %s   p99 %s   p99.9 %s   max %s\n", label,
 		v(d.Mean), v(d.Unc), v(d.Median), v(d.P90), v(d.P95), v(d.P99), v(d.P99_9), v(d.Max))
 }
 
-func printNLL(title string, c eval.NLLComparison) {
+func compareNLL(title string, c eval.NLLComparison) {
 	if title != "" {
 		printf("%s\n", title)
 		printf("  mean NLL    base %.5f ± %.5f   compressed %.5f ± %.5f nats   (%d tokens)\n", c.NLLBase, c.NLLBaseUnc, c.NLL, c.NLLUnc, c.Tokens)
