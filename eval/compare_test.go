@@ -524,3 +524,66 @@ func TestCompareOptionsAndErrors(t *testing.T) {
 		}
 	}
 }
+
+// oneHotRows returns G rows of width V with logit 1 at ids[j] and 0
+// elsewhere, so row j's argmax is ids[j].
+func oneHotRows(ids []int, V int) []float32 {
+	rows := make([]float32, len(ids)*V)
+	for j, id := range ids {
+		rows[j*V+id] = 1
+	}
+	return rows
+}
+
+// TestComparisonWorkedExamples feeds the worked examples of METRICS.md
+// §1.10 and §6.6 through Comparison as logit rows.
+func TestComparisonWorkedExamples(t *testing.T) {
+	near := func(got, want, tol float64) bool { return math.Abs(got-want) <= tol }
+
+	// §1.10: y = [1701 432 975 278 17366 11203], ŷ = [1701 432 263 278
+	// 17366 3290] → FDT 2, SDT 2; then samples with FDT 6 and 0.
+	const V = 17367
+	x := []int{1, 450, 4996, 17354}
+	y := []int{1701, 432, 975, 278, 17366, 11203}
+	var c Comparison
+	s := Sample{Prompt: Prompt{Tokens: x}, Ref: y}
+	r, err := c.Add(&s, oneHotRows(y, V), oneHotRows([]int{1701, 432, 263, 278, 17366, 3290}, V))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.FDT != 2 || r.SDT != 2 {
+		t.Errorf("§1.10: FDT %d, SDT %d; want 2, 2", r.FDT, r.SDT)
+	}
+	if r, _ = c.Add(&s, oneHotRows(y, V), oneHotRows(y, V)); r.FDT != 6 || r.SDT != 0 || r.KL != 0 {
+		t.Errorf("§1.10 ŷ = y: %+v", r)
+	}
+	wrong := []int{0, 0, 0, 0, 0, 0}
+	if r, _ = c.Add(&s, oneHotRows(y, V), oneHotRows(wrong, V)); r.FDT != 0 || r.SDT != 6 {
+		t.Errorf("§1.10 all wrong: %+v", r)
+	}
+	d, err := c.Divergence()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !near(d.FDTM.Mean, 8.0/3, 1e-12) || d.FDTM.Median != 2 || !near(d.FDTM.NormMean, 4.0/9, 1e-12) ||
+		!near(d.FDTM.FullShare, 1.0/3, 1e-15) || d.FDTM.Min != 0 || !near(d.SDTM.Mean, (2.0/6+0+1)/3, 1e-12) ||
+		d.Samples != 3 || d.Positions != 18 || d.PromptLen != 4 || d.Gen != 6 {
+		t.Errorf("§1.10 aggregates: %+v %+v", d.FDTM, d.SDTM)
+	}
+	if !near(d.SameTop, 1-d.SDTM.Mean, 1e-15) {
+		t.Errorf("same top %v, SDTM %v", d.SameTop, d.SDTM.Mean)
+	}
+
+	// §6.6: one position, next token 0.
+	var k Comparison
+	s = Sample{Prompt: Prompt{Tokens: []int{1}}, Ref: []int{0}}
+	r, err = k.Add(&s, []float32{2, 1, 0, -1}, []float32{1.5, 1.6, 0, -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, _ = k.Divergence(); r.FDT != 0 || r.SDT != 1 || !near(r.KL, 0.119425, 1e-6) ||
+		!near(r.NLLBase, 0.440190, 1e-6) || !near(r.NLL, 0.879787, 1e-6) ||
+		!near(d.DeltaP.Mean, -0.229043, 1e-6) || d.SameTop != 0 || d.KL.Max != r.KL {
+		t.Errorf("§6.6: %+v, Δp %v, same top %v", r, d.DeltaP.Mean, d.SameTop)
+	}
+}
