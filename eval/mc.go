@@ -22,6 +22,9 @@ type MCOptions struct {
 	// Plan, when set, scores the base model and the base model compressed
 	// under the plan on the same items and compares their answers.
 	Plan *quant.Plan
+	// A8 runs the compressed model's quantized matrices with int8
+	// activations (W·A8); the base model follows the Env.
+	A8 bool
 	// Rule is the decision rule of flips and of BBQ's bias scores: "acc"
 	// (argmax of the log-likelihood) or "acc_norm" (argmax of the
 	// log-likelihood per character); "" takes the task's default.

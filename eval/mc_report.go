@@ -16,29 +16,32 @@ import (
 // and Flips the mcShare of items whose correctness changed under Rule.
 // Fractions, not percent. Everything but Timing is deterministic.
 type MCResult struct {
-	Task        string     `json:"task"`
-	File        string     `json:"file"`
-	Model       string     `json:"model"`
-	Plan        string     `json:"plan,omitempty"`
-	Changed     int        `json:"changed_matrices,omitempty"`
-	Shots       int        `json:"shots"`
-	N           int        `json:"n"`
-	Rule        string     `json:"rule"` // decision rule of flips and BBQ: acc or acc_norm
-	Acc         float64    `json:"acc"`
-	AccNorm     float64    `json:"acc_norm"`
-	AccStderr   float64    `json:"acc_stderr"` // sqrt(acc(1−acc)/(n−1)), as lm-eval reports it
-	BaseAcc     float64    `json:"base_acc"`
-	BaseAccNorm float64    `json:"base_acc_norm"`
-	Flips       *float64   `json:"flips"`             // (C→I + I→C)/N under Rule; null without a plan
-	Compare     *MCCompare `json:"compare,omitempty"` // with a plan
-	Subsets     []MCSubset `json:"subsets,omitempty"` // MMLU subjects, BBQ categories
-	BBQ         *MCBBQ     `json:"bbq,omitempty"`
-	MaxLen      int        `json:"max_len"`   // token window; longer requests are cut from the left
-	BOS         bool       `json:"bos"`       // contexts start with BOS
-	Truncated   int        `json:"truncated"` // items with a request cut from the left
-	Requests    int        `json:"requests"`  // (context, continuation) pairs scored per model
-	Positions   int        `json:"positions"` // token positions run per model (after KV reuse)
-	Timing      MCTiming   `json:"timing"`
+	Task          string     `json:"task"`
+	File          string     `json:"file"`
+	Model         string     `json:"model"`
+	Plan          string     `json:"plan,omitempty"`
+	Changed       int        `json:"changed_matrices,omitempty"`
+	BitsPerWeight float64    `json:"bits_per_weight,omitempty"` // of the compressed matrices
+	A8            bool       `json:"a8,omitempty"`              // compressed matrices run with int8 activations
+	UnusedRules   []string   `json:"unused_rules,omitempty"`    // plan rules that select no component
+	Shots         int        `json:"shots"`
+	N             int        `json:"n"`
+	Rule          string     `json:"rule"` // decision rule of flips and BBQ: acc or acc_norm
+	Acc           float64    `json:"acc"`
+	AccNorm       float64    `json:"acc_norm"`
+	AccStderr     float64    `json:"acc_stderr"` // sqrt(acc(1−acc)/(n−1)), as lm-eval reports it
+	BaseAcc       float64    `json:"base_acc"`
+	BaseAccNorm   float64    `json:"base_acc_norm"`
+	Flips         *float64   `json:"flips"`             // (C→I + I→C)/N under Rule; null without a plan
+	Compare       *MCCompare `json:"compare,omitempty"` // with a plan
+	Subsets       []MCSubset `json:"subsets,omitempty"` // MMLU subjects, BBQ categories
+	BBQ           *MCBBQ     `json:"bbq,omitempty"`
+	MaxLen        int        `json:"max_len"`   // token window; longer requests are cut from the left
+	BOS           bool       `json:"bos"`       // contexts start with BOS
+	Truncated     int        `json:"truncated"` // items with a request cut from the left
+	Requests      int        `json:"requests"`  // (context, continuation) pairs scored per model
+	Positions     int        `json:"positions"` // token positions run per model (after KV reuse)
+	Timing        MCTiming   `json:"timing"`
 	// Items holds one row per item when MCOptions.Items is set (written to
 	// a JSONL file, not part of the JSON document).
 	Items []MCItem `json:"-"`
@@ -178,11 +181,34 @@ func MC(e *Env, t *Task, o MCOptions) (MCResult, error) {
 	if o.Plan != nil {
 		comp, changes, err := base.ApplyPlan(o.Plan)
 		if err != nil {
-			return MCResult{}, err
+			return MCResult{}, fmt.Errorf("mc: %w", err)
+		}
+		if o.A8 {
+			v, _, err := comp.WithA8()
+			comp.Close()
+			if err != nil {
+				return MCResult{}, fmt.Errorf("mc: %w", err)
+			}
+			comp = v
 		}
 		defer comp.Close()
 		models = append(models, comp)
-		res.Plan, res.Changed = o.Plan.String(), len(changes)
+		res.Plan, res.Changed, res.A8 = o.Plan.String(), len(changes), o.A8
+		var params, bits int64
+		for _, c := range changes {
+			params += c.Params
+			bits += c.Bits
+		}
+		if params > 0 {
+			res.BitsPerWeight = float64(bits) / float64(params)
+		}
+		var names []string
+		for _, c := range base.Components() {
+			names = append(names, c.Name)
+		}
+		for _, r := range o.Plan.Unused(names) {
+			res.UnusedRules = append(res.UnusedRules, r.String())
+		}
 	}
 	run, err := scoreItems(e, models, t.Items, o, maxLen)
 	if err != nil {
