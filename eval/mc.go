@@ -201,6 +201,28 @@ func (sc *mcScorer) loglik(r mcRequest) (float64, error) {
 	return ll, nil
 }
 
+// mcOrder returns the order in which to score an item's requests: options
+// with the same context tokens next to each other (first appearance
+// first), so each distinct context is run once. Left truncation can give
+// the options of one question different contexts (continuations of
+// different lengths shift the window).
+func mcOrder(reqs []mcRequest) []int {
+	order := make([]int, 0, len(reqs))
+	done := make([]bool, len(reqs))
+	for k := range reqs {
+		if done[k] {
+			continue
+		}
+		for j := k; j < len(reqs); j++ {
+			if !done[j] && slices.Equal(reqs[j].ctx, reqs[k].ctx) {
+				order = append(order, j)
+				done[j] = true
+			}
+		}
+	}
+	return order
+}
+
 // mcRun holds the raw scores of a run: per model, item and option.
 type mcRun struct {
 	ll        [][][]float64 // [model][item][option]
@@ -298,7 +320,8 @@ func scoreItems(e *Env, models []*engine.Model, items []Item, o MCOptions, maxLe
 					sc.reset()
 					for i := lo; i < hi; i++ {
 						lls := make([]float64, len(reqs[i-lo]))
-						for k, r := range reqs[i-lo] {
+						for _, k := range mcOrder(reqs[i-lo]) {
+							r := reqs[i-lo][k]
 							ll, err := sc.loglik(r)
 							if err != nil {
 								fail(i, fmt.Errorf("%s option %d: %w", items[i].ID, k, err))

@@ -378,3 +378,26 @@ func TestMCNormRule(t *testing.T) {
 		t.Errorf("pred %d pred_norm %d", a.pred[0], a.predNorm[0])
 	}
 }
+
+func TestMCOrder(t *testing.T) {
+	reqs := []mcRequest{{ctx: []int{1, 2, 3}}, {ctx: []int{2, 3}}, {ctx: []int{1, 2, 3}}, {ctx: []int{2, 3}}, {ctx: []int{9}}}
+	if got := mcOrder(reqs); !slices.Equal(got, []int{0, 2, 1, 3, 4}) {
+		t.Errorf("mcOrder = %v", got)
+	}
+	// 5-shot MMLU prompts cut to 64 tokens: the one-token option " B" and
+	// the two-token " A", " C", " D" give two windows, each run once:
+	// 63 context tokens and one continuation token for each of A, C, D,
+	// 64 for B (without the grouping C would rerun its window: 193).
+	e := mcOpenEmbedded(t, 1)
+	task, err := LoadTask("mmlu", mcTestdata+"mmlu/test/abstract_algebra_test.csv", TaskOptions{Shots: 5, Limit: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := MC(e, task, MCOptions{MaxLen: 64, Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Truncated != 3 || r.Positions != 3*(63+3+64) {
+		t.Errorf("truncated %d, positions %d; want 3 and %d", r.Truncated, r.Positions, 3*(63+3+64))
+	}
+}
