@@ -33,12 +33,19 @@ func BenchmarkMatMul(b *testing.B) {
 						b.Run(label, func(b *testing.B) {
 							p := NewPool(threads)
 							defer p.Close()
+							cpu0 := processCPU()
 							for b.Loop() {
 								MatMul(p, dst, m, x, n)
 							}
+							cpu := (processCPU() - cpu0).Seconds() / float64(b.N)
 							sec := b.Elapsed().Seconds() / float64(b.N)
 							b.ReportMetric(2*float64(n*rows*cols)/sec/1e9, "GFLOP/s")
 							b.ReportMetric(float64(len(data))/sec/1e9, "GB/s")
+							if cpu > 0 {
+								// per CPU-second of all threads: robust to a
+								// loaded machine, comparable across runs
+								b.ReportMetric(2*float64(n*rows*cols)/cpu/1e9, "GFLOP/cpu-s")
+							}
 						})
 					}
 				}

@@ -105,7 +105,7 @@ func BenchmarkPoolRun(b *testing.B) {
 			}
 		})
 	}
-	b.Run("threads=2/after-park", func(b *testing.B) {
+	b.Run("parked-threads=2", func(b *testing.B) {
 		// Each Run finds the helper parked: the wake-up cost.
 		p := NewPool(2)
 		defer p.Close()
