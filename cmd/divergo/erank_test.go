@@ -93,3 +93,23 @@ func TestParseLayers(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseLayers(f *testing.F) {
+	for _, s := range []string{"", "all", "0", "1, 3,5", "5", "-1", "6", "1,,2", "9999999999999999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ls, err := parseLayers(s, 5)
+		if err != nil {
+			return
+		}
+		if len(ls) == 0 {
+			t.Errorf("%q: no layers without error", s)
+		}
+		for _, l := range ls {
+			if l < 0 || l > 5 {
+				t.Errorf("%q: layer %d outside 0…5", s, l)
+			}
+		}
+	})
+}

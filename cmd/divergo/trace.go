@@ -145,7 +145,7 @@ units:
 		t = strings.TrimSuffix(t, "B")
 	}
 	v, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
-	if err != nil || !(v > 0) || v*mult > 1<<62 {
+	if err != nil || !(v*mult >= 1) || v*mult > 1<<62 {
 		return 0, fmt.Errorf("%q is not a memory size (e.g. 4GiB, 512M, 1000000)", s)
 	}
 	return int64(v * mult), nil

@@ -93,7 +93,7 @@ func TestParseBytes(t *testing.T) {
 			t.Errorf("%q: %d, %v; want %d", tc.in, got, err, tc.want)
 		}
 	}
-	for _, bad := range []string{"", "G", "-1G", "0", "NaN", "1e30T", "4 GiBs", "Inf"} {
+	for _, bad := range []string{"", "G", "-1G", "0", "NaN", "1e30T", "4 GiBs", "Inf", ".1", "0.5B"} {
 		if _, err := parseBytes(bad); err == nil {
 			t.Errorf("%q: no error", bad)
 		}
