@@ -113,8 +113,10 @@ func RMSNorm(dst, x, w []float32, eps float32) {
 }
 
 // Softmax replaces x by exp(x−max)/Σexp(x−max), as ggml's soft_max: the
-// exponentials are float32 (expf), their sum accumulates in float64, and the
-// values are multiplied by float32(1/sum). An empty x is a no-op.
+// exponentials are float32 (expf, correctly rounded here), their sum
+// accumulates in float64, and the values are multiplied by float32(1/sum).
+// (ggml's own SIMD loop uses an approximate expf within ~2 ulp, so llama.cpp
+// agrees to ~1e-6, not bit for bit.) An empty x is a no-op.
 func Softmax(x []float32) {
 	if len(x) == 0 {
 		return
@@ -123,7 +125,7 @@ func Softmax(x []float32) {
 }
 
 // SiLUMul computes gate[i] = silu(gate[i])·up[i] with silu(v) = v/(1+expf(−v))
-// in float32, as ggml's swiglu.
+// in float32: ggml's scalar swiglu (its SIMD loop approximates expf, ~1e-6).
 func SiLUMul(gate, up []float32) {
 	mustLen("SiLUMul", len(gate), len(up))
 	active.siluMul(gate, up)
