@@ -5,6 +5,9 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/divergo/divergo/kernels"
 )
@@ -47,10 +50,27 @@ func NewRandom(c Config, seed uint64) (*Model, error) {
 		}
 		return w
 	}
-	for _, comp := range componentNames(c.Layers) {
+	// Each tensor has its own stream, so they are drawn in parallel (a
+	// TinyLlama-sized model is a billion draws) and still agree.
+	comps := componentNames(c.Layers)
+	mats := make([]*kernels.Matrix, len(comps))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(comps)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(comps); i = int(next.Add(1) - 1) {
+				_, kind, _ := ParseComponent(comps[i])
+				rows, cols := expectedShape(&c, kind)
+				mats[i] = matrix(comps[i], rows, cols)
+			}
+		}()
+	}
+	wg.Wait()
+	for i, comp := range comps {
 		l, kind, _ := ParseComponent(comp)
-		rows, cols := expectedShape(&c, kind)
-		if err := b.setMatrix(l, kind, matrix(comp, rows, cols)); err != nil {
+		if err := b.setMatrix(l, kind, mats[i]); err != nil {
 			return nil, err
 		}
 	}
