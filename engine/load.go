@@ -216,6 +216,17 @@ func loadHFDir(dir string, opt LoadOptions) (*Model, error) {
 	return m, nil
 }
 
+// Keys of the files divergo writes (docs/FORMATS.md). In safetensors
+// metadata, "divergo.format.NAME" names the format of a matrix stored as U8
+// bytes [rows, row bytes] and "divergo.a8.NAME" = "true" marks a matrix that
+// runs with int8 activations; in GGUF, the string array "divergo.a8" lists
+// such tensors (llama.cpp ignores it: it always runs W·A8).
+const (
+	stFormatKey = "divergo.format."
+	stA8Key     = "divergo.a8."
+	ggufA8Key   = "divergo.a8"
+)
+
 // tensorSource is the part of a safetensors checkpoint or file buildHF needs.
 type tensorSource interface {
 	Tensors() []safetensors.TensorInfo
@@ -228,6 +239,7 @@ func buildHF(c Config, tied bool, src tensorSource, source Source, opt LoadOptio
 	if err != nil {
 		return nil, err
 	}
+	meta := sourceMetadata(src)
 	for _, t := range src.Tensors() {
 		role, ok := hfRole(t.Name)
 		if !ok {
@@ -247,21 +259,32 @@ func buildHF(c Config, tied bool, src tensorSource, source Source, opt LoadOptio
 		if len(t.Shape) != 2 {
 			return nil, fmt.Errorf("tensor %q: %d dimensions, want a matrix", t.Name, len(t.Shape))
 		}
+		rows, cols := int(t.Shape[0]), int(t.Shape[1])
 		var format *kernels.Format
-		switch t.DType {
-		case safetensors.F32, safetensors.F16, safetensors.BF16:
+		switch name, stored := meta[stFormatKey+t.Name]; {
+		case stored:
+			// A matrix in a block or int format, stored as U8 [rows, row
+			// bytes] by WriteSafetensors; the columns come from the config.
+			if format, err = kernels.FormatByName(name); err != nil {
+				return nil, fmt.Errorf("tensor %q: %s%s: %w", t.Name, stFormatKey, t.Name, err)
+			}
+			_, cols = expectedShape(&b.m.Config, role.kind)
+			if t.DType != safetensors.U8 || format.CheckCols(cols) != nil || int64(format.RowBytes(cols)) != t.Shape[1] {
+				return nil, fmt.Errorf("tensor %q: %s %v does not hold %d×%d %s weights", t.Name, t.DType, t.Shape, rows, cols, name)
+			}
+		case t.DType == safetensors.F32 || t.DType == safetensors.F16 || t.DType == safetensors.BF16:
 			format, err = kernels.FormatByName(strings.ToLower(string(t.DType)))
 			if err != nil {
 				return nil, err
 			}
 		default:
-			return nil, fmt.Errorf("tensor %q: dtype %s not supported for weights (F32, F16, BF16)", t.Name, t.DType)
+			return nil, fmt.Errorf("tensor %q: dtype %s not supported for weights (F32, F16, BF16, or U8 with a %s key)", t.Name, t.DType, stFormatKey)
 		}
 		data, err := src.Bytes(t.Name)
 		if err != nil {
 			return nil, err
 		}
-		w := &kernels.Matrix{Format: format, Rows: int(t.Shape[0]), Cols: int(t.Shape[1]), Data: data}
+		w := &kernels.Matrix{Format: format, Rows: rows, Cols: cols, Data: data, A8: meta[stA8Key+t.Name] == "true" && format.Act != nil}
 		if err := b.setMatrix(role.layer, role.kind, w); err != nil {
 			return nil, err
 		}
@@ -270,6 +293,18 @@ func buildHF(c Config, tied bool, src tensorSource, source Source, opt LoadOptio
 		b.m.Output = nil // HF ties lm_head to the embedding whatever the file holds
 	}
 	return b.finish(opt)
+}
+
+// sourceMetadata returns the __metadata__ of a safetensors file or
+// checkpoint (the index's metadata for a sharded one).
+func sourceMetadata(src tensorSource) map[string]string {
+	switch s := src.(type) {
+	case *safetensors.File:
+		return s.Metadata
+	case *safetensors.Checkpoint:
+		return s.Metadata
+	}
+	return nil
 }
 
 // loadGGUF loads a GGUF llama file with its vocabulary.
@@ -298,6 +333,16 @@ func buildGGUF(f *gguf.File, source Source, opt LoadOptions) (*Model, error) {
 	b, err := newBuilder(c, source)
 	if err != nil {
 		return nil, err
+	}
+	a8 := map[string]bool{}
+	if _, ok := f.Get(ggufA8Key); ok {
+		names, err := f.Strings(ggufA8Key)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", ggufA8Key, err)
+		}
+		for _, n := range names {
+			a8[n] = true
+		}
 	}
 	for _, t := range f.Tensors {
 		role, ok := ggufRole(t.Name)
@@ -330,7 +375,7 @@ func buildGGUF(f *gguf.File, source Source, opt LoadOptions) (*Model, error) {
 		if len(t.Dims) != 2 {
 			return nil, fmt.Errorf("tensor %q: %d dimensions, want a matrix", t.Name, len(t.Dims))
 		}
-		w := &kernels.Matrix{Format: format, Rows: int(t.Dims[1]), Cols: int(t.Dims[0]), Data: data}
+		w := &kernels.Matrix{Format: format, Rows: int(t.Dims[1]), Cols: int(t.Dims[0]), Data: data, A8: a8[t.Name] && format.Act != nil}
 		if err := b.setMatrix(role.layer, role.kind, w); err != nil {
 			return nil, fmt.Errorf("tensor %q: %w", t.Name, err)
 		}
