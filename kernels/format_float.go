@@ -75,40 +75,37 @@ func decodeBF16(dst []float32, row []byte, n, k0 int) { dequantBF16(dst, row[2*k
 func dotF32Row(w []byte, x []float32) float32 { return active.dot(rowF32(w, len(x)), x) }
 
 // dotF16Row is the reference f16·f32 dot: four running float32 sums over
-// i mod 4, added as (s0+s1)+(s2+s3) at the end, as dotGeneric.
+// i mod 4, added as (s0+s1)+(s2+s3) at the end, as dotGeneric. Rows are
+// widened 256 values at a time into a stack buffer with the installed
+// F16ToF32 body (exact, so any ISA's conversion gives the same sums).
 func dotF16Row(w []byte, x []float32) float32 {
-	h := rowU16(w, len(x))
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		hh := h[i : i+4 : i+4]
-		xx := x[i : i+4 : i+4]
-		s0 += f16ToF32(hh[0]) * xx[0]
-		s1 += f16ToF32(hh[1]) * xx[1]
-		s2 += f16ToF32(hh[2]) * xx[2]
-		s3 += f16ToF32(hh[3]) * xx[3]
-	}
-	for ; i < len(x); i++ {
-		s0 += f16ToF32(h[i]) * x[i]
-	}
-	return (s0 + s1) + (s2 + s3)
+	return dotHalfRow(rowU16(w, len(x)), x, active.f16ToF32)
 }
 
 // dotBF16Row is the reference bf16·f32 dot, summed as dotF16Row.
 func dotBF16Row(w []byte, x []float32) float32 {
-	h := rowU16(w, len(x))
+	return dotHalfRow(rowU16(w, len(x)), x, active.bf16ToF32)
+}
+
+func dotHalfRow(h []uint16, x []float32, widen func(dst []float32, src []uint16)) float32 {
+	var buf [256]float32
 	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		hh := h[i : i+4 : i+4]
-		xx := x[i : i+4 : i+4]
-		s0 += bf16ToF32(hh[0]) * xx[0]
-		s1 += bf16ToF32(hh[1]) * xx[1]
-		s2 += bf16ToF32(hh[2]) * xx[2]
-		s3 += bf16ToF32(hh[3]) * xx[3]
-	}
-	for ; i < len(x); i++ {
-		s0 += bf16ToF32(h[i]) * x[i]
+	for o := 0; o < len(x); o += len(buf) {
+		m := min(len(buf), len(x)-o)
+		widen(buf[:m], h[o:o+m])
+		xs, ws := x[o:o+m], buf[:m]
+		i := 0
+		for ; i+4 <= m; i += 4 {
+			ww := ws[i : i+4 : i+4]
+			xx := xs[i : i+4 : i+4]
+			s0 += ww[0] * xx[0]
+			s1 += ww[1] * xx[1]
+			s2 += ww[2] * xx[2]
+			s3 += ww[3] * xx[3]
+		}
+		for ; i < m; i++ {
+			s0 += ws[i] * xs[i]
+		}
 	}
 	return (s0 + s1) + (s2 + s3)
 }

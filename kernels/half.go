@@ -44,27 +44,33 @@ func HalfToFloat(h uint16) float32 { return f16ToF32(h) }
 // FloatToHalf converts one float32 to IEEE half precision as F32ToF16 does.
 func FloatToHalf(f float32) uint16 { return f32ToF16(f) }
 
-// f16ToF32 is the scalar conversion (exact; NaNs quieted).
+// f16ToF32 is the scalar conversion (exact; NaNs quieted). Normal numbers
+// are re-biased in place; zeros, subnormals, infinities and NaNs (exponent 0
+// or 31) come from a small table, which keeps the function cheap enough to
+// inline into the dot loops.
 func f16ToF32(h uint16) float32 {
-	sign := uint32(h&0x8000) << 16
-	exp := uint32(h>>10) & 0x1f
-	man := uint32(h) & 0x3ff
-	switch exp {
-	case 0:
-		if man == 0 {
-			return math.Float32frombits(sign)
-		}
-		// Subnormal: man·2⁻²⁴ is exact in float32.
-		return math.Float32frombits(sign | math.Float32bits(float32(man)*0x1p-24))
-	case 0x1f:
-		if man != 0 {
-			// NaN: quieted, as F16C's VCVTPH2PS and ggml's conversion do.
-			return math.Float32frombits(sign | 0x7fc00000 | man<<13)
-		}
-		return math.Float32frombits(sign | 0x7f800000)
+	em := uint32(h) & 0x7fff
+	bits := em<<13 + 112<<23
+	if em-0x0400 >= 0x7800 {
+		bits = f16Rare[(em>>4)&0x400|em&0x3ff]
 	}
-	return math.Float32frombits(sign | (exp+112)<<23 | man<<13)
+	return math.Float32frombits(uint32(h&0x8000)<<16 | bits)
 }
+
+// f16Rare holds the float32 bits of the halves with exponent 0 (index =
+// mantissa) and exponent 31 (index = 1024 + mantissa), sign clear.
+var f16Rare = func() (t [2048]uint32) {
+	for m := uint32(0); m < 1024; m++ {
+		// Subnormal (or zero): m·2⁻²⁴ is exact in float32.
+		t[m] = math.Float32bits(float32(m) * 0x1p-24)
+		t[1024+m] = 0x7f800000 | m<<13
+		if m != 0 {
+			// NaN: quieted, as F16C's VCVTPH2PS and ggml's conversion do.
+			t[1024+m] |= 0x00400000
+		}
+	}
+	return t
+}()
 
 // f32ToF16 is ggml's ggml_compute_fp32_to_fp16 (from the FP16 library of
 // M. Dukhan): scaling by 2¹¹² and 2⁻¹¹⁰ lets one float addition round the
