@@ -101,6 +101,10 @@ func amax32(x []float32) float32 {
 
 // quantizeQ8_0 is quantize_row_q8_0_ref: d = amax/127 in float32, the stored
 // scale is f16(d), and q = roundf(x·(1/d)) with 1/d from the unrounded d.
+// (llama.cpp's x86 SIMD quantize_row_q8_0 differs slightly: it scales by
+// 127/amax and rounds ties to even, so a q can differ by one where x·id is
+// within an ulp of a half; the reference is what ggml's generic build and
+// the "ref" functions compute.)
 func quantizeQ8_0(dst []byte, x []float32) {
 	for i := 0; i < len(x)/qk; i++ {
 		xb := x[i*qk : i*qk+qk]
