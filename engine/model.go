@@ -37,6 +37,8 @@ type Model struct {
 
 	rope *kernels.RoPETable
 	res  *resources
+	// kvHalf rounds cached keys and values to float16 (WithKVF16).
+	kvHalf bool
 }
 
 // Source describes a model's origin.
@@ -263,4 +265,17 @@ func (m *Model) WithA8() (*Model, int, error) {
 	}
 	v.Source.Variant = m.Source.Variant
 	return v, len(repl), nil
+}
+
+// WithKVF16 returns a variant whose KV cache holds keys and values rounded
+// to float16, as llama.cpp's default cache type (-ctk f16 -ctv f16) does;
+// queries, scores and the weighted sum of values stay float32, as in ggml's
+// CPU flash attention. Weights are shared with m.
+func (m *Model) WithKVF16() (*Model, error) {
+	v, err := m.With(nil)
+	if err != nil {
+		return nil, err
+	}
+	v.kvHalf = true
+	return v, nil
 }
