@@ -7,8 +7,10 @@ import (
 	"testing"
 
 	"github.com/divergo/divergo/engine"
+	"github.com/divergo/divergo/internal/assets"
 	"github.com/divergo/divergo/metrics"
 	"github.com/divergo/divergo/quant"
+	"github.com/divergo/divergo/tokenizer"
 )
 
 func mcOpenEmbedded(t testing.TB, threads int) *Env {
@@ -399,5 +401,36 @@ func TestMCOrder(t *testing.T) {
 	}
 	if r.Truncated != 3 || r.Positions != 3*(63+3+64) {
 		t.Errorf("truncated %d, positions %d; want 3 and %d", r.Truncated, r.Positions, 3*(63+3+64))
+	}
+}
+
+// TestMCEncodeLlama checks the context/continuation split with the real
+// Llama-2 tokenizer against ids from SentencePiece's spm_encode.
+func TestMCEncodeLlama(t *testing.T) {
+	tok, err := tokenizer.Load(assets.Path(t, "tokenizers/llama2/tokenizer.model"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := newMCEncoder(tok, false, 4096)
+	for _, c := range []struct {
+		ctx, cont     string
+		wantCtx, want []int
+	}{
+		// MMLU's letters are one token each: options cost no forward pass.
+		{"Answer:", " A", []int{1, 673, 29901}, []int{319}},
+		{"Answer:", " B", []int{1, 673, 29901}, []int{350}},
+		{"Answer:", " C", []int{1, 673, 29901}, []int{315}},
+		{"Answer:", " D", []int{1, 673, 29901}, []int{360}},
+		{"Roof shingle removal: A man is sitting on a roof. He", " is using wrap to wrap a pair of skis.",
+			[]int{1, 1528, 974, 528, 292, 280, 28744, 29901, 319, 767, 338, 16246, 373, 263, 17526, 29889, 940},
+			[]int{338, 773, 12244, 304, 12244, 263, 5101, 310, 2071, 275, 29889}},
+	} {
+		r, err := enc.encode(c.ctx, c.cont)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(r.ctx, c.wantCtx) || !slices.Equal(r.cont, c.want) {
+			t.Errorf("%q + %q: ctx %v cont %v; want %v %v", c.ctx, c.cont, r.ctx, r.cont, c.wantCtx, c.want)
+		}
 	}
 }
