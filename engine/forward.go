@@ -220,6 +220,10 @@ func (s *State) layer(l, T int) error {
 	}
 	s.rope(q, dim, T)
 	s.rope(kc, kv, T)
+	if s.m.kvHalf {
+		roundHalf(kc)
+		roundHalf(vc)
+	}
 	s.attention(l, T) // s.xb2 ← softmax(q·kᵀ/√d)·v, per head
 	if err := s.matmul(xb, L.O, s.xb2[:T*dim], T, l, "attn.o"); err != nil {
 		return err
@@ -297,6 +301,14 @@ func (s *State) attention(l, T int) {
 			kernels.Axpy(a, vals[j*kv+off:j*kv+off+hd], o)
 		}
 	})
+}
+
+// roundHalf rounds values to the nearest float16 in place (round to nearest
+// even, as ggml's fp32→fp16 conversion).
+func roundHalf(x []float32) {
+	for i, v := range x {
+		x[i] = kernels.HalfToFloat(kernels.FloatToHalf(v))
+	}
 }
 
 // embed writes the embedding of token id into dst.
