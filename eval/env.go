@@ -16,6 +16,7 @@ type ModelOptions struct {
 	ISA       string // --isa: auto, generic, avx2, avx512, neon, cuda
 	Context   int    // longest sequence to be run (sizes the RoPE table)
 	A8        bool   // --a8: int8 activations for every quantized matrix
+	KVF16     bool   // --kv f16: keys and values cached as float16, as llama.cpp does
 }
 
 // An Env is a loaded model and the worker pool that runs it.
@@ -44,6 +45,15 @@ func Open(o ModelOptions) (*Env, error) {
 		}
 		m.Close()
 		e.Model, e.A8 = v, n
+	}
+	if o.KVF16 {
+		v, err := e.Model.WithKVF16()
+		if err != nil {
+			e.Model.Close()
+			return nil, err
+		}
+		e.Model.Close()
+		e.Model = v
 	}
 	threads := o.Threads
 	if threads <= 0 {
