@@ -91,6 +91,7 @@ type common struct {
 	json      bool
 	seed      uint64
 	a8        bool
+	kv        string
 }
 
 func newFlags(name, args string) (*flag.FlagSet, *common) {
@@ -105,6 +106,7 @@ func newFlags(name, args string) (*flag.FlagSet, *common) {
 	fs.BoolVar(&c.json, "json", false, "print one JSON document on stdout")
 	fs.Uint64Var(&c.seed, "seed", 42, "random seed")
 	fs.BoolVar(&c.a8, "a8", false, "run every quantized matrix with int8 activations (W·A8, as llama.cpp)")
+	fs.StringVar(&c.kv, "kv", "f32", "KV cache precision: f32, or f16 as llama.cpp's default cache")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: divergo %s %s\n\nFlags:\n", name, args)
 		fs.PrintDefaults()
@@ -127,8 +129,11 @@ func parse(fs *flag.FlagSet, args []string) error {
 }
 
 func (c *common) open(ctx int) (*eval.Env, error) {
+	if c.kv != "f32" && c.kv != "f16" {
+		return nil, usageError{fmt.Errorf("--kv %q: want f32 or f16", c.kv)}
+	}
 	return eval.Open(eval.ModelOptions{Path: c.model, Tokenizer: c.tokenizer, Threads: c.threads,
-		ISA: c.isa, Context: ctx, A8: c.a8})
+		ISA: c.isa, Context: ctx, A8: c.a8, KVF16: c.kv == "f16"})
 }
 
 // emit prints v as the command's one JSON document.
