@@ -3,6 +3,7 @@ package kernels
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -126,6 +127,9 @@ func (m *Matrix) Check() error {
 	}
 	if err := m.Format.CheckCols(m.Cols); err != nil {
 		return err
+	}
+	if rb := m.RowBytes(); m.Rows > 0 && rb > math.MaxInt/m.Rows {
+		return fmt.Errorf("kernels: %s matrix %d×%d is too large", m.Format.Name, m.Rows, m.Cols)
 	}
 	if need := m.Rows * m.RowBytes(); len(m.Data) < need {
 		return fmt.Errorf("kernels: %s matrix %d×%d needs %d bytes, has %d", m.Format.Name, m.Rows, m.Cols, need, len(m.Data))
