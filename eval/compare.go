@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -271,29 +272,55 @@ func compareModels(e *Env, comp *engine.Model, o CompareOptions, start time.Time
 	for i, p := range set.Prompts {
 		docs[i] = o.Docs[p.Doc]
 	}
-	if err := compareText(e, comp, strings.Join(docs, "\n\n"), proto, o, &r); err != nil {
-		return CompareResult{}, err
+	if o.PPLProtocol == "none" {
+		r.TextSkipped = "perplexity turned off (--ppl-protocol none)"
+	} else {
+		to := TextOptions{Protocol: proto, Ctx: compareDefault(o.PPLCtx, DefaultPPLCtx), Chunks: o.PPLChunks, KL: o.KL}
+		if o.Progress != nil {
+			to.Progress = func(done, total int) { o.Progress("ppl", done, total) }
+		}
+		t, err := CompareText(e, comp, strings.Join(docs, "\n\n"), to)
+		switch {
+		case errors.Is(err, ErrTextTooShort):
+			r.TextSkipped = fmt.Sprintf("perplexity not computed: the %d documents used are too short: %v", r.Samples, err)
+		case err != nil:
+			return CompareResult{}, fmt.Errorf("compare: %w", err)
+		default:
+			r.Text, r.PPLBase, r.PPL = t, &t.PPLBase, &t.PPL
+		}
 	}
 	r.Timing.PPL = time.Since(t0).Seconds()
 	r.Timing.Total = time.Since(start).Seconds()
 	return r, nil
 }
 
-// compareText runs both models over the corpus text under the perplexity
-// protocol and fills r.Text, r.PPLBase and r.PPL, or r.TextSkipped when the
-// protocol was turned off or the text is too short for it.
-func compareText(e *Env, comp *engine.Model, text string, proto metrics.Protocol, o CompareOptions, r *CompareResult) error {
-	if o.PPLProtocol == "none" {
-		r.TextSkipped = "perplexity turned off (--ppl-protocol none)"
-		return nil
-	}
-	ctx := compareDefault(o.PPLCtx, DefaultPPLCtx)
+// ErrTextTooShort is returned (wrapped) by CompareText when the text has
+// too few tokens for the protocol and context.
+var ErrTextTooShort = errors.New("text too short for the perplexity protocol")
+
+// TextOptions choose how CompareText runs the two models over a text.
+type TextOptions struct {
+	Protocol metrics.Protocol
+	Ctx      int // window length
+	Chunks   int // > 0: only the first Chunks windows
+	KL       metrics.KLOptions
+	// Progress, when set, is called after each window.
+	Progress func(done, total int)
+}
+
+// CompareText runs e.Model and comp over text (tokenized once with BOS)
+// under a perplexity protocol, as llama-perplexity --kl-divergence does:
+// both models run the same windows and every scored position gives both
+// NLLs, the KL of the two next-token distributions, same top and Δp of
+// the text's next token. The perplexities equal those of Perplexity on the
+// same text, protocol and context. A text too short for the protocol gives
+// an error wrapping ErrTextTooShort.
+func CompareText(e *Env, comp *engine.Model, text string, o TextOptions) (*TextComparison, error) {
 	base := e.Model
 	tokens := base.Tokenizer.Encode(text, true, false)
-	plan, err := proto.Plan(len(tokens), ctx, o.PPLChunks)
+	plan, err := o.Protocol.Plan(len(tokens), o.Ctx, o.Chunks)
 	if err != nil {
-		r.TextSkipped = fmt.Sprintf("perplexity (%s, ctx %d) not computed: the %d documents used give %d tokens: %v", proto, ctx, r.Samples, len(tokens), err)
-		return nil
+		return nil, fmt.Errorf("%w (%s, ctx %d, %d tokens): %v", ErrTextTooShort, o.Protocol, o.Ctx, len(tokens), err)
 	}
 	longest := 0
 	for _, w := range plan {
@@ -301,15 +328,14 @@ func compareText(e *Env, comp *engine.Model, text string, proto metrics.Protocol
 	}
 	bs, err := engine.NewState(base, longest, e.Pool)
 	if err != nil {
-		return fmt.Errorf("compare: perplexity: %w", err)
+		return nil, fmt.Errorf("perplexity: %w", err)
 	}
 	cs, err := engine.NewState(comp, longest, e.Pool)
 	if err != nil {
-		return fmt.Errorf("compare: perplexity: %w", err)
+		return nil, fmt.Errorf("perplexity: %w", err)
 	}
 	V := base.Config.Vocab
-	var acc metrics.KLAccumulator
-	acc.Options = o.KL
+	acc := metrics.KLAccumulator{Options: o.KL}
 	var stats []metrics.TokenStats
 	var errs []error
 	in := make([]int, longest)
@@ -323,12 +349,12 @@ func compareText(e *Env, comp *engine.Model, text string, proto metrics.Protocol
 		bs.Reset()
 		bl, err := bs.Forward(win, nLogits)
 		if err != nil {
-			return fmt.Errorf("compare: perplexity window %d: base model: %w", i, err)
+			return nil, fmt.Errorf("perplexity window %d: base model: %w", i, err)
 		}
 		cs.Reset()
 		cl, err := cs.Forward(win, nLogits)
 		if err != nil {
-			return fmt.Errorf("compare: perplexity window %d: compressed model: %w", i, err)
+			return nil, fmt.Errorf("perplexity window %d: compressed model: %w", i, err)
 		}
 		k := w.Scored()
 		if cap(stats) < k {
@@ -342,25 +368,22 @@ func compareText(e *Env, comp *engine.Model, text string, proto metrics.Protocol
 		})
 		for q, err := range errs {
 			if err != nil {
-				return fmt.Errorf("compare: perplexity window %d position %d: %w", i, w.First+q, err)
+				return nil, fmt.Errorf("perplexity window %d position %d: %w", i, w.First+q, err)
 			}
 			acc.AddStats(stats[q])
 		}
 		if o.Progress != nil {
-			o.Progress("ppl", i+1, len(plan))
+			o.Progress(i+1, len(plan))
 		}
 	}
 	ks := acc.Summary()
-	t := &TextComparison{
-		Protocol: proto.String(), Ctx: ctx, Windows: len(plan), InputTokens: len(tokens),
+	return &TextComparison{
+		Protocol: o.Protocol.String(), Ctx: o.Ctx, Windows: len(plan), InputTokens: len(tokens),
 		NLLComparison: compareNLL(ks),
 		KL:            compareDist(acc.KLValues()),
 		SameTop:       ks.SameTop, SameTopUnc: ks.SameTopUnc,
 		DeltaP: DeltaPStats{Dist: compareDist(acc.DeltaPValues()), RMS: ks.RMSDeltaP, RMSUnc: ks.RMSDeltaPUnc},
-	}
-	r.Text = t
-	r.PPLBase, r.PPL = &t.PPLBase, &t.PPL
-	return nil
+	}, nil
 }
 
 // compareA8Mode says how a model's quantized matrices run (CompareResult.Mode).

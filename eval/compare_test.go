@@ -3,6 +3,7 @@ package eval
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -93,7 +94,11 @@ func TestIdenticalModels(t *testing.T) {
 // because the base argmax is y_j at every position (self-check).
 func TestCompressedProperties(t *testing.T) {
 	e := cmpEnv(t, 2)
-	for _, spec := range []string{"int8", "int4:g32", "prune:0.5", "int2:g32,lm_head=q8_0"} {
+	specs := []string{"int8", "int4:g32", "prune:0.5", "int2:g32,lm_head=q8_0"}
+	if testing.Short() {
+		specs = specs[1:3]
+	}
+	for _, spec := range specs {
 		t.Run(spec, func(t *testing.T) {
 			o := cmpOptions()
 			o.Plan = cmpPlan(t, spec)
@@ -427,27 +432,22 @@ func TestDeterminism(t *testing.T) {
 	}
 }
 
-// TestTextPerplexity: the corpus perplexities of compare are those of
+// TestTextPerplexity: the corpus perplexities of CompareText are those of
 // eval.Perplexity on the same text and protocol, for both models.
 func TestTextPerplexity(t *testing.T) {
 	e := cmpEnv(t, 2)
-	for _, proto := range []string{"llamacpp", "disjoint", "stride:48"} {
-		o := cmpOptions()
-		o.Plan, o.PPLProtocol, o.PerSample = cmpPlan(t, "int4:g32"), proto, false
-		r, err := Compare(e, o)
+	comp, _, err := e.Model.ApplyPlan(cmpPlan(t, "int4:g32"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer comp.Close()
+	text := strings.Join(DefaultCorpus()[:40], "\n\n")
+	for _, name := range []string{"llamacpp", "disjoint", "stride:48"} {
+		proto, err := metrics.ParseProtocol(name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Text == nil {
-			t.Fatalf("%s: %s", proto, r.TextSkipped)
-		}
-		set, _ := Prompts(e.Model.Tokenizer, o.Docs, cmpN, cmpS)
-		var docs []string
-		for _, p := range set.Prompts {
-			docs = append(docs, o.Docs[p.Doc])
-		}
-		text := strings.Join(docs, "\n\n")
-		comp, _, err := e.Model.ApplyPlan(o.Plan)
+		r, err := CompareText(e, comp, text, TextOptions{Protocol: proto, Ctx: cmpCtx})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -455,16 +455,22 @@ func TestTextPerplexity(t *testing.T) {
 			name string
 			env  *Env
 			got  float64
-		}{{"base", e, r.Text.PPLBase}, {"compressed", &Env{Model: comp, Pool: e.Pool}, r.Text.PPL}} {
-			want, err := Perplexity(m.env, text, PPLOptions{Protocol: proto, Ctx: cmpCtx})
+		}{{"base", e, r.PPLBase}, {"compressed", &Env{Model: comp, Pool: e.Pool}, r.PPL}} {
+			want, err := Perplexity(m.env, text, PPLOptions{Protocol: name, Ctx: cmpCtx})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if math.Abs(m.got-want.PPL) > 1e-12*want.PPL || r.Text.Tokens != want.Tokens || r.Text.Windows != want.Windows {
-				t.Errorf("%s %s: PPL %.15g over %d tokens, eval.Perplexity %.15g over %d", proto, m.name, m.got, r.Text.Tokens, want.PPL, want.Tokens)
+			if math.Abs(m.got-want.PPL) > 1e-12*want.PPL || r.Tokens != want.Tokens || r.Windows != want.Windows || r.InputTokens != want.Input {
+				t.Errorf("%s %s: PPL %.15g over %d tokens, eval.Perplexity %.15g over %d", name, m.name, m.got, r.Tokens, want.PPL, want.Tokens)
 			}
 		}
-		comp.Close()
+		if r.KL.Min < -1e-9 || r.KL.Mean <= 0 || r.SameTop >= 1 {
+			t.Errorf("%s: KL %+v, same top %v", name, r.KL, r.SameTop)
+		}
+	}
+	proto, _ := metrics.ParseProtocol("llamacpp")
+	if _, err := CompareText(e, comp, "Too short.", TextOptions{Protocol: proto, Ctx: cmpCtx}); !errors.Is(err, ErrTextTooShort) {
+		t.Errorf("short text: %v, want ErrTextTooShort", err)
 	}
 }
 
@@ -477,7 +483,7 @@ func TestCompareOptionsAndErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Text != nil || r.PPL != nil || !strings.Contains(r.TextSkipped, "not computed") {
+	if r.Text != nil || r.PPL != nil || !strings.Contains(r.TextSkipped, "too short") {
 		t.Errorf("text %v, skipped %q", r.Text, r.TextSkipped)
 	}
 	if !slices.Equal(r.UnusedRules, []string{"layers.99.attn.q=int4:g128"}) {
