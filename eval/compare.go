@@ -49,6 +49,11 @@ type CompareOptions struct {
 	// KL chooses the token-level KL (full vocabulary by default).
 	KL metrics.KLOptions
 
+	// KVCache records the KV-cache precision the Env's model was opened
+	// with ("f32" or "f16", ModelOptions.KVF16; "" means f32). Variants
+	// inherit it, so it applies to both models; it is only reported.
+	KVCache string
+
 	// PerSample adds every sample's FDT, SDT, mean KL and NLLs to the result.
 	PerSample bool
 
@@ -82,6 +87,8 @@ type CompareResult struct {
 	BaseMode       string `json:"base_mode"`
 	BaseA8Matrices int    `json:"base_a8_matrices"`
 	ISA            string `json:"isa"`
+	// KVCache is the KV-cache precision of both models: "f32" or "f16".
+	KVCache string `json:"kv_cache"`
 
 	Corpus CorpusUse `json:"corpus"`
 
@@ -221,6 +228,7 @@ func compareModels(e *Env, comp *engine.Model, o CompareOptions, start time.Time
 	}
 	r := CompareResult{
 		Model: base.Source, Changes: []engine.Change{}, ISA: string(kernels.CurrentISA()),
+		KVCache: compareDefaultString(o.KVCache, "f32"),
 		Corpus: CorpusUse{Name: o.Corpus, Documents: set.Documents, Examined: set.Examined, Short: set.Short,
 			Requested: S, Used: len(set.Prompts), FirstDoc: set.Prompts[0].Doc, LastDoc: set.Prompts[len(set.Prompts)-1].Doc},
 	}

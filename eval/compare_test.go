@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/divergo/divergo/engine"
+	"github.com/divergo/divergo/internal/assets"
 	"github.com/divergo/divergo/kernels"
 	"github.com/divergo/divergo/metrics"
 	"github.com/divergo/divergo/quant"
@@ -591,5 +592,60 @@ func TestComparisonWorkedExamples(t *testing.T) {
 		!near(r.NLLBase, 0.440190, 1e-6) || !near(r.NLL, 0.879787, 1e-6) ||
 		!near(d.DeltaP.Mean, -0.229043, 1e-6) || d.SameTop != 0 || d.KL.Max != r.KL {
 		t.Errorf("§6.6: %+v, Δp %v, same top %v", r, d.DeltaP.Mean, d.SameTop)
+	}
+}
+
+// TestPlanMatchesQuantizedFile: compressing the F32 stories260K GGUF with
+// the plan llama-quantize used for the Q4_0 and Q8_0 fixtures (--pure,
+// ffn_down kept F16) gives exactly the metrics of comparing with the file
+// llama-quantize wrote, weight-only and W·A8: the plan builds the real
+// llama.cpp model and the comparison depends on nothing else.
+func TestPlanMatchesQuantizedFile(t *testing.T) {
+	basePath := assets.Path(t, "models/stories260K/stories260K.gguf")
+	e, err := Open(ModelOptions{Path: basePath, Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	for _, format := range []string{"q8_0", "q4_0"} {
+		file := assets.Path(t, "models/ggml-fixtures/stories260K-"+strings.ToUpper(format)+".gguf")
+		quantized, err := engine.Load(file, engine.LoadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a8 := range []bool{false, true} {
+			o := cmpOptions()
+			o.Plan, o.A8, o.Samples = cmpPlan(t, "*="+format+",layers.*.mlp.down=f16"), a8, 8
+			viaPlan, err := Compare(e, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			comp := quantized
+			if a8 {
+				if comp, _, err = quantized.WithA8(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			viaFile, err := CompareModels(e, comp, o)
+			if a8 {
+				comp.Close()
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if viaPlan.KL.Mean <= 0 || viaPlan.Mode != map[bool]string{false: "weight-only", true: "a8"}[a8] {
+				t.Errorf("%s a8=%v: KL %g, mode %q", format, a8, viaPlan.KL.Mean, viaPlan.Mode)
+			}
+			viaPlan.Timing, viaFile.Timing = CompareTiming{}, CompareTiming{}
+			viaPlan.Plan, viaPlan.Changes, viaPlan.CompressedParams, viaPlan.BitsPerWeight = "", viaFile.Changes, 0, 0
+			a, _ := json.Marshal(viaPlan)
+			b, _ := json.Marshal(viaFile)
+			if !bytes.Equal(a, b) {
+				t.Errorf("%s a8=%v: plan and file differ\nplan %s\nfile %s", format, a8, a, b)
+			}
+			t.Logf("%s a8=%v: FDTM %.3f, KL %.6f, same top %.4f, PPL %.4f → %.4f", format, a8,
+				viaFile.FDTM.Mean, viaFile.KL.Mean, viaFile.SameTop, *viaFile.PPLBase, *viaFile.PPL)
+		}
+		quantized.Close()
 	}
 }

@@ -47,7 +47,7 @@ func runCompare(args []string) error {
 	if err != nil {
 		return usageError{fmt.Errorf("--quant: %w", err)}
 	}
-	o.Plan, o.A8, o.KL.LlamaCppCut = plan, c.a8, *klCut
+	o.Plan, o.A8, o.KL.LlamaCppCut, o.KVCache = plan, c.a8, *klCut, c.kv
 	if *file == "" {
 		o.Docs, o.Corpus = eval.DefaultCorpus(), eval.DefaultCorpusName
 	} else {
@@ -106,7 +106,7 @@ func printCompare(r *eval.CompareResult) {
 		cu.Used, r.PromptLen, cu.FirstDoc, cu.LastDoc, cu.Short, cu.Examined)
 	printf("protocol    base greedy continuation of G = %d tokens, EOS an ordinary token; one teacher-forced pass per model per sample\n", r.Gen)
 	printf("self-check  %d of %d samples flagged (base decode ≠ base teacher forcing; repaired from the teacher-forced path)\n", r.Flagged, r.Samples)
-	printf("kernels     %s\n\n", r.ISA)
+	printf("kernels     %s, KV cache %s\n\n", r.ISA, r.KVCache)
 
 	f, s := r.FDTM, r.SDTM
 	printf("divergent tokens (%d samples × %d positions)\n", r.Samples, r.Gen)
