@@ -80,6 +80,11 @@ type formatTable struct {
 	// dst[t*ldd+i] = DotAct(w[i*stride:], xq[t*xqStride:], n) for t < nt,
 	// i < rows. It is the hook for register-tiled int8 GEMM (VNNI, SDOT).
 	gemmAct func(dst []float32, ldd int, w []byte, stride, rows int, xq []byte, xqStride, nt, n int)
+	// gemmActRows, when positive, is the number of weight rows per gemmAct
+	// call the body is built for (a packed-panel body wants whole panels
+	// and enough rows to amortize its packing); 0 keeps the driver's L1
+	// blocking, which suits bodies that reread the rows per token.
+	gemmActRows int
 }
 
 // An ActFormat is the run-time int8 quantization of activation rows used by
