@@ -119,6 +119,9 @@ func matMulA8(p *Pool, dst []float32, w *Matrix, x []float32, n int) {
 	gemmAct := f.body.gemmAct
 	g := &active.gemm
 	subRows := max(4, g.a8L1Bytes/max(1, rb)/4*4)
+	if r := f.body.gemmActRows; r > 0 {
+		subRows = r
+	}
 	tokBlock := max(1, g.a8L2Bytes/max(1, xb))
 	chunk, tasks := splitRows(R, p.Threads(), subRows, max(subRows, g.a8L2Bytes/max(1, rb)))
 	p.Run(tasks, func(_, t int) {
