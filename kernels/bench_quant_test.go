@@ -152,3 +152,48 @@ func BenchmarkQuantPrefill(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkQuantRows measures the row kernels on a 256×2048 matrix that
+// stays in L2, so memory bandwidth is out of the picture: GB/s of weight
+// bytes (activation floats for the quantizers) per CPU-second, the rate one
+// core computes at. gemv/gemvAct are the GEMV hooks, dequant the decoder
+// behind the GEMM packing, quantize the activation quantizer.
+func BenchmarkQuantRows(b *testing.B) {
+	for _, name := range benchFormats() {
+		f, err := FormatByName(name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		const rows, cols = 256, 2048
+		data := randRows(rand.New(rand.NewPCG(7, 7)), f, rows, cols)
+		x := randF32(rand.New(rand.NewPCG(8, 8)), cols)
+		xq := make([]byte, f.Act.RowBytes(cols))
+		f.Act.Quantize(xq, x)
+		dst := make([]float32, rows*cols)
+		rb := f.RowBytes(cols)
+		for _, c := range []struct {
+			op    string
+			bytes int
+			fn    func()
+		}{
+			{"gemvAct", len(data), func() { f.body.gemvAct(dst[:rows], data, rb, xq, cols) }},
+			{"gemv", len(data), func() { f.body.gemv(dst[:rows], data, rb, x) }},
+			{"dequant", len(data), func() {
+				for r := 0; r < rows; r++ {
+					f.Dequant(dst[r*cols:(r+1)*cols], data[r*rb:])
+				}
+			}},
+			{"quantize", 4 * cols, func() { f.Act.Quantize(xq, x) }},
+		} {
+			b.Run(name+"/"+c.op, func(b *testing.B) {
+				cpu0 := processCPU()
+				for b.Loop() {
+					c.fn()
+				}
+				if cpu := (processCPU() - cpu0).Seconds(); cpu > 0 {
+					b.ReportMetric(float64(c.bytes)*float64(b.N)/cpu/1e9, "GB/cpu-s")
+				}
+			})
+		}
+	}
+}

@@ -2,6 +2,8 @@
 
 package kernels
 
+import "math"
+
 // Assembly bodies of the ggml 32-value block formats (q8_0, q4_0, q4_1,
 // q5_0, q5_1) for amd64: q32_avx2_amd64.s (AVX2 + FMA + F16C) and
 // q32_avx512_amd64.s (AVX-512, VNNI for the W·A8 tiles).
@@ -171,5 +173,289 @@ func dotActFromGemv(gemv func(dst []float32, w []byte, stride int, xq []byte, n 
 		var d [1]float32
 		gemv(d[:], w, 0, xq, n)
 		return d[0]
+	}
+}
+
+// AVX-512 + VNNI bodies (q32_vnni_amd64.s): the eight-row W·A8 GEMV and the
+// packed-panel W·A8 GEMM tile. Rows left over by the eight-row passes go
+// through the AVX2 four-row kernels, and the single-row DotAct stays
+// AVX2's: both are bit-exact, so every path gives the same bits.
+
+// An actRows8 kernel writes dst[r] = DotAct(w + r·stride, xq, 32·nb) for r < 8.
+type actRows8 func(dst *[8]float32, w *byte, stride int, xq *byte, nb int)
+
+// A gemmTile kernel computes eight tokens (xq + t·xqStride) against one
+// packed panel: dst[t·ldd + lane] for the lanes set in mask.
+type gemmTile func(dst *float32, ldd int, pw *byte, xq *byte, xqStride int, nb int, mask int)
+
+//go:noescape
+func gemvAct8Q8_0VNNI(dst *[8]float32, w *byte, stride int, xq *byte, nb int)
+
+//go:noescape
+func gemvAct8Q4_0VNNI(dst *[8]float32, w *byte, stride int, xq *byte, nb int)
+
+//go:noescape
+func gemvAct8Q4_1VNNI(dst *[8]float32, w *byte, stride int, xq *byte, nb int)
+
+//go:noescape
+func gemvAct8Q5_0VNNI(dst *[8]float32, w *byte, stride int, xq *byte, nb int)
+
+//go:noescape
+func gemvAct8Q5_1VNNI(dst *[8]float32, w *byte, stride int, xq *byte, nb int)
+
+//go:noescape
+func packPanelQ8_0(dst *byte, w *byte, stride, nrows, nb int)
+
+//go:noescape
+func packPanelQ4_0(dst *byte, w *byte, stride, nrows, nb int)
+
+//go:noescape
+func packPanelQ4_1(dst *byte, w *byte, stride, nrows, nb int)
+
+//go:noescape
+func packPanelQ5_0(dst *byte, w *byte, stride, nrows, nb int)
+
+//go:noescape
+func packPanelQ5_1(dst *byte, w *byte, stride, nrows, nb int)
+
+//go:noescape
+func gemmActDDVNNI(dst *float32, ldd int, pw *byte, xq *byte, xqStride int, nb int, mask int)
+
+//go:noescape
+func gemmActSeqVNNI(dst *float32, ldd int, pw *byte, xq *byte, xqStride int, nb int, mask int)
+
+//go:noescape
+func gemmActMinVNNI(dst *float32, ldd int, pw *byte, xq *byte, xqStride int, nb int, mask int)
+
+// A q32Panel describes how one format's rows are packed into eight-lane
+// panels for its gemmTile.
+type q32Panel struct {
+	family string
+	bb, ab int
+	// offset is the code bias of the format (q = u − offset), carried by
+	// lane 7 of every panel; 0 means no bias and eight rows per panel.
+	offset byte
+	hasMin bool                         // panel blocks carry m[8] after d[8]
+	codes  func(b []byte, g int) uint32 // unsigned codes of values 4g…4g+3 of block b
+	tile   gemmTile
+	rows8  actRows8
+	// packAsm packs up to lanes() rows into one panel (the same layout as
+	// pack, which documents it and stays as the reference in tests).
+	packAsm func(dst *byte, w *byte, stride, nrows, nb int)
+}
+
+var q32VNNI = []q32Panel{
+	{"q8_0", 34, 34, 0x80, false, codesQ8_0, gemmActDDVNNI, gemvAct8Q8_0VNNI, packPanelQ8_0},
+	{"q4_0", 18, 34, 8, false, codesNib(2), gemmActSeqVNNI, gemvAct8Q4_0VNNI, packPanelQ4_0},
+	{"q4_1", 20, 36, 0, true, codesNib(4), gemmActMinVNNI, gemvAct8Q4_1VNNI, packPanelQ4_1},
+	{"q5_0", 22, 34, 16, false, codesQ5(2, 6), gemmActDDVNNI, gemvAct8Q5_0VNNI, packPanelQ5_0},
+	{"q5_1", 24, 36, 0, true, codesQ5(4, 8), gemmActMinVNNI, gemvAct8Q5_1VNNI, packPanelQ5_1},
+}
+
+var _ = registerFormat(AVX512, "q8_0", installQ32VNNI)
+var _ = registerFormat(AVX512, "q4_0", installQ32VNNI)
+var _ = registerFormat(AVX512, "q4_1", installQ32VNNI)
+var _ = registerFormat(AVX512, "q5_0", installQ32VNNI)
+var _ = registerFormat(AVX512, "q5_1", installQ32VNNI)
+
+func installQ32VNNI(f *Format, t *formatTable) {
+	if !hasVNNI() {
+		return
+	}
+	for i := range q32VNNI {
+		p := &q32VNNI[i]
+		if p.family != f.family {
+			continue
+		}
+		var k4 actRows4
+		for _, k := range q32AVX2 {
+			if k.family == f.family {
+				k4 = k.act
+			}
+		}
+		t.gemvAct = gemvActRows8(p.rows8, k4, qk, p.bb, p.ab)
+		t.gemmAct = p.gemmAct
+		// Four panels per call: whole panels, packing amortized over the
+		// driver's token block, the packed rows (≤ 4·nb·320 bytes) in L2.
+		t.gemmActRows = 4 * p.lanes()
+	}
+}
+
+// gemvActRows8 runs the eight-row kernel over the rows and the four-row
+// kernel k4 over the rest.
+func gemvActRows8(k8 actRows8, k4 actRows4, blk, bb, ab int) func(dst []float32, w []byte, stride int, xq []byte, n int) {
+	tail := gemvActRows4(k4, blk, bb, ab)
+	return func(dst []float32, w []byte, stride int, xq []byte, n int) {
+		nb := n / blk
+		full := len(dst) / 8 * 8
+		if nb == 0 || full == 0 {
+			tail(dst, w, stride, xq, n)
+			return
+		}
+		_ = xq[nb*ab-1]
+		_ = w[(full-1)*stride+nb*bb-1]
+		var out [8]float32
+		for i := 0; i < full; i += 8 {
+			k8(&out, &w[i*stride], stride, &xq[0], nb)
+			copy(dst[i:i+8], out[:])
+		}
+		if full < len(dst) {
+			tail(dst[full:], w[full*stride:], stride, xq, n)
+		}
+	}
+}
+
+func codesQ8_0(b []byte, g int) uint32 { return le32(b[2+4*g:]) ^ 0x80808080 }
+
+// codesNib returns the code function of nibbles stored at qs: values 0–15
+// are the low nibbles of bytes 0–15, values 16–31 the high nibbles.
+func codesNib(qs int) func(b []byte, g int) uint32 {
+	return func(b []byte, g int) uint32 {
+		if g < 4 {
+			return le32(b[qs+4*g:]) & 0x0f0f0f0f
+		}
+		return le32(b[qs+4*(g-4):]) >> 4 & 0x0f0f0f0f
+	}
+}
+
+// bitBytes[v] has 0x10 in byte i where bit i of v is set.
+var bitBytes = func() (t [16]uint32) {
+	for v := range t {
+		for i := 0; i < 4; i++ {
+			if v>>i&1 != 0 {
+				t[v] |= 0x10 << (8 * i)
+			}
+		}
+	}
+	return t
+}()
+
+// codesQ5 adds the fifth bits (32-bit qh at offset qh) to the nibbles at qs.
+func codesQ5(qh, qs int) func(b []byte, g int) uint32 {
+	nib := codesNib(qs)
+	return func(b []byte, g int) uint32 {
+		return nib(b, g) | bitBytes[le32(b[qh:])>>(4*g)&0xf]
+	}
+}
+
+// blockBytes is the size of one packed panel block.
+func (p *q32Panel) blockBytes() int {
+	if p.hasMin {
+		return 64 + 256
+	}
+	return 32 + 256
+}
+
+// lanes is the number of rows per panel.
+func (p *q32Panel) lanes() int {
+	if p.offset != 0 {
+		return 7
+	}
+	return 8
+}
+
+// pack writes the panels of rows rows (w + r·stride) of nb blocks into buf.
+func (p *q32Panel) pack(buf []byte, w []byte, stride, rows, nb int) {
+	lanes, pbb := p.lanes(), p.blockBytes()
+	hdr := pbb - 256
+	off := uint32(p.offset) * 0x01010101
+	for pi := 0; pi*lanes < rows; pi++ {
+		pan := buf[pi*nb*pbb : (pi+1)*nb*pbb]
+		for lane := 0; lane < 8; lane++ {
+			r := pi*lanes + lane
+			switch {
+			case lane >= lanes:
+				for b := 0; b < nb; b++ {
+					o := b * pbb
+					putF32LE(pan[o+4*lane:], 0)
+					for g := 0; g < 8; g++ {
+						putLE32(pan[o+hdr+32*g+4*lane:], off)
+					}
+				}
+			case r >= rows:
+				for b := 0; b < nb; b++ {
+					o := b * pbb
+					putF32LE(pan[o+4*lane:], 0)
+					if p.hasMin {
+						putF32LE(pan[o+32+4*lane:], 0)
+					}
+					for g := 0; g < 8; g++ {
+						putLE32(pan[o+hdr+32*g+4*lane:], 0)
+					}
+				}
+			default:
+				row := w[r*stride : r*stride+nb*p.bb]
+				for b := 0; b < nb; b++ {
+					blk := row[b*p.bb : (b+1)*p.bb]
+					o := b * pbb
+					putF32LE(pan[o+4*lane:], half(blk))
+					if p.hasMin {
+						putF32LE(pan[o+32+4*lane:], half(blk[2:]))
+					}
+					for g := 0; g < 8; g++ {
+						putLE32(pan[o+hdr+32*g+4*lane:], p.codes(blk, g))
+					}
+				}
+			}
+		}
+	}
+}
+
+func putLE32(b []byte, v uint32) {
+	_ = b[3]
+	b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+}
+
+func putF32LE(b []byte, v float32) { putLE32(b, math.Float32bits(v)) }
+
+// gemmAct is the gemmAct hook: pack the rows once, then run every panel
+// against the tokens in groups of eight. A last group of fewer than eight
+// tokens runs from a copy padded with its last token, into a scratch tile.
+func (p *q32Panel) gemmAct(dst []float32, ldd int, w []byte, stride, rows int, xq []byte, xqStride, nt, n int) {
+	if rows == 0 || nt == 0 {
+		return
+	}
+	nb := n / qk
+	_ = dst[(nt-1)*ldd+rows-1]
+	if nb == 0 {
+		for t := 0; t < nt; t++ {
+			clear(dst[t*ldd : t*ldd+rows])
+		}
+		return
+	}
+	_ = xq[(nt-1)*xqStride+nb*p.ab-1]
+	_ = w[(rows-1)*stride+nb*p.bb-1]
+	lanes, pbb := p.lanes(), p.blockBytes()
+	panels := ceilDiv(rows, lanes)
+	bufp := getBytes(panels * nb * pbb)
+	defer putBytes(bufp)
+	pw := *bufp
+	for pi := 0; pi < panels; pi++ {
+		p.packAsm(&pw[pi*nb*pbb], &w[pi*lanes*stride], stride, min(lanes, rows-pi*lanes), nb)
+	}
+	xb := nb * p.ab
+	for t0 := 0; t0 < nt; t0 += 8 {
+		tn := min(8, nt-t0)
+		if tn == 8 {
+			for pi := 0; pi < panels; pi++ {
+				nv := min(lanes, rows-pi*lanes)
+				p.tile(&dst[t0*ldd+pi*lanes], ldd, &pw[pi*nb*pbb], &xq[t0*xqStride], xqStride, nb, 1<<nv-1)
+			}
+			continue
+		}
+		padp := getBytes(8 * xb)
+		pad := *padp
+		for t := 0; t < 8; t++ {
+			copy(pad[t*xb:(t+1)*xb], xq[(t0+min(t, tn-1))*xqStride:])
+		}
+		var tile [8 * 8]float32
+		for pi := 0; pi < panels; pi++ {
+			nv := min(lanes, rows-pi*lanes)
+			p.tile(&tile[0], 8, &pw[pi*nb*pbb], &pad[0], xb, nb, 1<<nv-1)
+			for t := 0; t < tn; t++ {
+				copy(dst[(t0+t)*ldd+pi*lanes:(t0+t)*ldd+pi*lanes+nv], tile[t*8:t*8+nv])
+			}
+		}
+		putBytes(padp)
 	}
 }
