@@ -25,17 +25,30 @@ type Hooks struct {
 // scratch buffers. A State is not safe for concurrent use; run several
 // sequences with several States.
 type State struct {
-	m     *Model
-	pool  *kernels.Pool
-	cap   int // positions the KV cache holds
-	pos   int // positions filled
-	k, v  [][]float32
-	Hooks *Hooks
+	m    *Model
+	pool *kernels.Pool
+	cap  int // positions the KV cache holds
+	pos  int // positions filled
+	// The KV cache of each layer, laid out for attention's matrix
+	// products: k[l] holds each KV head's keys position after position
+	// ([KVHeads][cap][HeadDim]); v[l] holds each KV head's values
+	// transposed, in chunks of attnChunk positions
+	// ([KVHeads][⌈cap/attnChunk⌉][HeadDim][attnChunk]).
+	k, v [][]float32
+	// written is one past the highest position ever stored: values beyond
+	// the filled positions may be stale up to there (after Truncate).
+	written int
+	Hooks   *Hooks
 
 	t                      int // rows the scratch buffers hold
 	x, xb, xb2, q, hb, hb2 []float32
+	kn, vn                 []float32 // keys and values of the new positions (T×KVDim)
 	hidden, logits         []float32
-	att                    [][]float32 // per worker: attention scores
+	att                    []attnScratch // per worker
+	// attend is s.attendTask bound once (a decode step allocates nothing);
+	// attnLayer and attnT are its arguments.
+	attend           func(worker, task int)
+	attnLayer, attnT int
 }
 
 // NewState makes a state able to hold maxTokens positions. The pool runs
@@ -54,12 +67,16 @@ func NewState(m *Model, maxTokens int, pool *kernels.Pool) (*State, error) {
 	s.v = make([][]float32, c.Layers)
 	for l := range s.k {
 		s.k[l] = make([]float32, maxTokens*kv)
-		s.v[l] = make([]float32, maxTokens*kv)
+		s.v[l] = make([]float32, ceilDiv(maxTokens, attnChunk)*attnChunk*kv)
 	}
-	s.att = make([][]float32, max(1, pool.Threads()))
+	rows := attnBlock(c) * (c.Heads / c.KVHeads)
+	s.att = make([]attnScratch, max(1, pool.Threads()))
 	for i := range s.att {
-		s.att[i] = make([]float32, maxTokens)
+		a := &s.att[i]
+		a.q, a.o, a.oc = make([]float32, rows*c.HeadDim), make([]float32, rows*c.HeadDim), make([]float32, rows*c.HeadDim)
+		a.scores, a.p = make([]float32, rows*maxTokens), make([]float32, rows*attnChunk)
 	}
+	s.attend = s.attendTask
 	return s, nil
 }
 
@@ -92,6 +109,8 @@ func (s *State) grow(T int) {
 	s.xb = make([]float32, T*c.Dim)
 	s.xb2 = make([]float32, T*c.Dim)
 	s.q = make([]float32, T*c.Dim)
+	s.kn = make([]float32, T*c.KVDim())
+	s.vn = make([]float32, T*c.KVDim())
 	s.hb = make([]float32, T*c.HiddenDim)
 	s.hb2 = make([]float32, T*c.HiddenDim)
 	s.hidden = make([]float32, T*c.Dim)
@@ -181,6 +200,7 @@ func (s *State) run(first, T, nLogits int) ([]float32, error) {
 		s.Hooks.Final(h)
 	}
 	s.pos += T
+	s.written = max(s.written, s.pos)
 	if nLogits == 0 {
 		return nil, nil
 	}
@@ -190,8 +210,8 @@ func (s *State) run(first, T, nLogits int) ([]float32, error) {
 	}
 	logits := s.logits[:nLogits*V]
 	kernels.MatMul(s.pool, logits, m.Output, h[(T-nLogits)*dim:], nLogits)
-	if err := checkFinite(logits, V, s.pos-nLogits, "lm_head"); err != nil {
-		return nil, err
+	if i := nonFinite(logits); i >= 0 {
+		return nil, nonFiniteError(logits[i], "lm_head", s.pos-nLogits+i/V)
 	}
 	return logits, nil
 }
@@ -203,8 +223,7 @@ func (s *State) layer(l, T int) error {
 	c, L := &s.m.Config, &s.m.Layers[l]
 	dim, kv, hid := c.Dim, c.KVDim(), c.HiddenDim
 	x, xb, q := s.x[:T*dim], s.xb[:T*dim], s.q[:T*dim]
-	kc := s.k[l][s.pos*kv : (s.pos+T)*kv]
-	vc := s.v[l][s.pos*kv : (s.pos+T)*kv]
+	k, v := s.kn[:T*kv], s.vn[:T*kv]
 	gate, up := s.hb[:T*hid], s.hb2[:T*hid]
 
 	// Attention.
@@ -212,23 +231,24 @@ func (s *State) layer(l, T int) error {
 	if err := s.matmul(q, L.Q, xb, T, l, "attn.q"); err != nil {
 		return err
 	}
-	if err := s.matmul(kc, L.K, xb, T, l, "attn.k"); err != nil {
+	if err := s.matmul(k, L.K, xb, T, l, "attn.k"); err != nil {
 		return err
 	}
-	if err := s.matmul(vc, L.V, xb, T, l, "attn.v"); err != nil {
+	if err := s.matmul(v, L.V, xb, T, l, "attn.v"); err != nil {
 		return err
 	}
 	s.rope(q, dim, T)
-	s.rope(kc, kv, T)
+	s.rope(k, kv, T)
 	if s.m.kvHalf {
-		roundHalf(kc)
-		roundHalf(vc)
+		roundHalf(k)
+		roundHalf(v)
 	}
+	s.store(l, T)     // k, v → the cache
 	s.attention(l, T) // s.xb2 ← softmax(q·kᵀ/√d)·v, per head
 	if err := s.matmul(xb, L.O, s.xb2[:T*dim], T, l, "attn.o"); err != nil {
 		return err
 	}
-	kernels.Add(x, xb)
+	s.add(x, xb)
 
 	// SwiGLU MLP.
 	s.rmsnorm(xb, x, L.FFNNorm)
@@ -241,67 +261,202 @@ func (s *State) layer(l, T int) error {
 	if s.Hooks != nil && s.Hooks.MLP != nil {
 		s.Hooks.MLP(l, gate, up)
 	}
-	kernels.SiLUMul(gate, up)
+	s.siluMul(gate, up)
 	if err := s.matmul(xb, L.Down, gate, T, l, "mlp.down"); err != nil {
 		return err
 	}
-	kernels.Add(x, xb)
+	s.add(x, xb)
 	return nil
 }
+
+// The element-wise steps run on the caller for a few rows (decoding) and
+// split rows across the pool for many (prefill): parallelRows is where
+// splitting starts to pay for the hand-out.
+const parallelRows = 16
+
+func (s *State) parallel(T int) bool { return T >= parallelRows && s.pool.Threads() > 1 }
 
 // rmsnorm normalizes every row of x into dst.
 func (s *State) rmsnorm(dst, x, w []float32) {
 	dim, eps := s.m.Config.Dim, s.m.Config.NormEps
-	for t := 0; t < len(x)/dim; t++ {
-		kernels.RMSNorm(dst[t*dim:(t+1)*dim], x[t*dim:(t+1)*dim], w, eps)
+	T := len(x) / dim
+	if !s.parallel(T) {
+		for t := 0; t < T; t++ {
+			kernels.RMSNorm(dst[t*dim:(t+1)*dim], x[t*dim:(t+1)*dim], w, eps)
+		}
+		return
 	}
+	s.pool.Run(T, func(_, t int) { kernels.RMSNorm(dst[t*dim:(t+1)*dim], x[t*dim:(t+1)*dim], w, eps) })
+}
+
+// add computes x += y over rows of width dim (the residual connection).
+func (s *State) add(x, y []float32) {
+	dim := s.m.Config.Dim
+	T := len(x) / dim
+	if !s.parallel(T) {
+		kernels.Add(x, y)
+		return
+	}
+	s.pool.Run(T, func(_, t int) { kernels.Add(x[t*dim:(t+1)*dim], y[t*dim:(t+1)*dim]) })
+}
+
+// siluMul computes gate = silu(gate)·up over rows of width hidden.
+func (s *State) siluMul(gate, up []float32) {
+	hid := s.m.Config.HiddenDim
+	T := len(gate) / hid
+	if !s.parallel(T) {
+		kernels.SiLUMul(gate, up)
+		return
+	}
+	s.pool.Run(T, func(_, t int) { kernels.SiLUMul(gate[t*hid:(t+1)*hid], up[t*hid:(t+1)*hid]) })
 }
 
 // matmul computes dst = src·Wᵀ for T rows and checks the result is finite,
 // naming the component when it is not.
 func (s *State) matmul(dst []float32, w *kernels.Matrix, src []float32, T, layer int, kind string) error {
 	kernels.MatMul(s.pool, dst, w, src, T)
-	return checkFinite(dst, w.Rows, s.pos, ComponentName(layer, kind))
+	if i := nonFinite(dst); i >= 0 {
+		// The name is built only here: a decode step allocates nothing.
+		return nonFiniteError(dst[i], ComponentName(layer, kind), s.pos+i/w.Rows)
+	}
+	return nil
 }
 
 // rope rotates the heads of T rows of width n at positions pos… in place.
 func (s *State) rope(x []float32, n, T int) {
-	for t := 0; t < T; t++ {
-		row := x[t*n : (t+1)*n]
-		if s.m.Config.RoPE == RoPENeoX {
-			kernels.RoPENeoX(row, s.m.rope, s.pos+t)
-		} else {
-			kernels.RoPEInterleaved(row, s.m.rope, s.pos+t)
+	rotate := kernels.RoPEInterleaved
+	if s.m.Config.RoPE == RoPENeoX {
+		rotate = kernels.RoPENeoX
+	}
+	if !s.parallel(T) {
+		for t := 0; t < T; t++ {
+			rotate(x[t*n:(t+1)*n], s.m.rope, s.pos+t)
+		}
+		return
+	}
+	s.pool.Run(T, func(_, t int) { rotate(x[t*n:(t+1)*n], s.m.rope, s.pos+t) })
+}
+
+// store appends the T new keys and values (s.kn, s.vn) of layer l to the
+// cache at positions pos…, in the cache's layout (see State).
+func (s *State) store(l, T int) {
+	c := &s.m.Config
+	hd, kv, kc := c.HeadDim, c.KVDim(), attnChunk
+	keys, vals := s.k[l], s.v[l]
+	chunks := ceilDiv(s.cap, kc)
+	for g := 0; g < c.KVHeads; g++ {
+		for t := 0; t < T; t++ {
+			p := s.pos + t
+			copy(keys[(g*s.cap+p)*hd:(g*s.cap+p+1)*hd], s.kn[t*kv+g*hd:t*kv+(g+1)*hd])
+			vt := vals[(g*chunks+p/kc)*hd*kc+p%kc:]
+			for d, x := range s.vn[t*kv+g*hd : t*kv+(g+1)*hd] {
+				vt[d*kc] = x
+			}
+		}
+		// Attention multiplies whole chunks of values, with zero weights
+		// past the last position: clear what a truncated sequence left
+		// there, so that it cannot be a non-finite value.
+		end := s.pos + T
+		for p := end; p < min(s.written, ceilDiv(end, kc)*kc); p++ {
+			vt := vals[(g*chunks+p/kc)*hd*kc+p%kc:]
+			for d := 0; d < hd; d++ {
+				vt[d*kc] = 0
+			}
 		}
 	}
+}
+
+// Attention is computed with matrix products, per KV head and block of
+// query positions: the block's rows (position × query head of the group)
+// times the cached keys, softmax, times the cached values. A block has
+// about attnRows rows; values are multiplied attnChunk positions at a
+// time, the cache's chunk.
+const (
+	attnRows  = 64
+	attnChunk = 64
+)
+
+// attnBlock returns the query positions per block.
+func attnBlock(c *Config) int { return max(1, attnRows/(c.Heads/c.KVHeads)) }
+
+var f32Format = mustFormat("f32")
+
+// attnScratch is one worker's attention buffers.
+type attnScratch struct {
+	q, o, oc []float32 // block rows × HeadDim
+	scores   []float32 // block rows × positions
+	p        []float32 // block rows × attnChunk
+	// keys and vals view the cache as matrices (kept here: a Matrix
+	// handed to MatMul escapes, and a decode step allocates nothing).
+	keys, vals kernels.Matrix
 }
 
 // attention computes causal multi-head attention with grouped KV heads for
 // the T new positions against the whole cache, writing s.xb2.
 func (s *State) attention(l, T int) {
 	c := &s.m.Config
-	hd, kv, dim := c.HeadDim, c.KVDim(), c.Dim
-	group := c.Heads / c.KVHeads
-	scale := float32(1 / math.Sqrt(float64(hd)))
-	q, out := s.q, s.xb2
-	keys, vals := s.k[l], s.v[l]
-	s.pool.Run(T*c.Heads, func(worker, task int) {
-		t, h := task/c.Heads, task%c.Heads
-		n := s.pos + t + 1 // causal: positions 0 … pos+t
-		qh := q[t*dim+h*hd : t*dim+(h+1)*hd]
-		off := (h / group) * hd
-		att := s.att[worker][:n]
-		for j := range att {
-			att[j] = kernels.Dot(qh, keys[j*kv+off:j*kv+off+hd]) * scale
-		}
-		kernels.Softmax(att)
-		o := out[t*dim+h*hd : t*dim+(h+1)*hd]
-		clear(o)
-		for j, a := range att {
-			kernels.Axpy(a, vals[j*kv+off:j*kv+off+hd], o)
-		}
-	})
+	s.attnLayer, s.attnT = l, T
+	s.pool.Run(c.KVHeads*ceilDiv(T, attnBlock(c)), s.attend)
 }
+
+// attendTask runs one task of attention: KV head g and one block of query
+// positions, the blocks with the most keys first.
+func (s *State) attendTask(worker, task int) {
+	c := &s.m.Config
+	l, T := s.attnLayer, s.attnT
+	hd, dim, kc := c.HeadDim, c.Dim, attnChunk
+	group := c.Heads / c.KVHeads
+	qb := attnBlock(c)
+	blocks := ceilDiv(T, qb)
+	g, b := task%c.KVHeads, blocks-1-task/c.KVHeads
+	t0, t1 := b*qb, min(T, (b+1)*qb)
+	rows, n := (t1-t0)*group, s.pos+t1 // keys 0 … n−1
+	a := &s.att[worker]
+
+	// Row (t−t0)·group + j is query head g·group + j at position t: the
+	// group's heads lie side by side in a row of q.
+	q := a.q[:rows*hd]
+	for t := t0; t < t1; t++ {
+		copy(q[(t-t0)*group*hd:(t-t0+1)*group*hd], s.q[t*dim+g*group*hd:t*dim+(g+1)*group*hd])
+	}
+	scores := a.scores[:rows*n]
+	keys := s.k[l][g*s.cap*hd : (g*s.cap+n)*hd]
+	a.keys = kernels.Matrix{Format: f32Format, Rows: n, Cols: hd, Data: f32Bytes(keys)}
+	kernels.MatMul(nil, scores, &a.keys, q, rows)
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	for r := 0; r < rows; r++ {
+		row := scores[r*n : (r+1)*n]
+		causal := s.pos + t0 + r/group + 1 // positions 0 … pos+t
+		kernels.Scale(scale, row[:causal])
+		kernels.Softmax(row[:causal])
+		clear(row[causal:])
+	}
+
+	// out = scores·v, one chunk of cached values at a time.
+	chunks := ceilDiv(s.cap, kc)
+	out, p := a.o[:rows*hd], a.p[:rows*kc]
+	for c0 := 0; c0 < n; c0 += kc {
+		w := min(kc, n-c0)
+		for r := 0; r < rows; r++ {
+			copy(p[r*kc:r*kc+w], scores[r*n+c0:r*n+c0+w])
+			clear(p[r*kc+w : (r+1)*kc])
+		}
+		vt := s.v[l][(g*chunks+c0/kc)*hd*kc : (g*chunks+c0/kc+1)*hd*kc]
+		a.vals = kernels.Matrix{Format: f32Format, Rows: hd, Cols: kc, Data: f32Bytes(vt)}
+		if c0 == 0 {
+			kernels.MatMul(nil, out, &a.vals, p, rows)
+			continue
+		}
+		part := a.oc[:rows*hd]
+		kernels.MatMul(nil, part, &a.vals, p, rows)
+		kernels.Add(out, part)
+	}
+	for t := t0; t < t1; t++ {
+		copy(s.xb2[t*dim+g*group*hd:t*dim+(g+1)*group*hd], out[(t-t0)*group*hd:(t-t0+1)*group*hd])
+	}
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 // roundHalf rounds values to the nearest float16 in place (round to nearest
 // even, as ggml's fp32→fp16 conversion).
@@ -318,13 +473,18 @@ func (m *Model) embed(dst []float32, id int) {
 	w.Format.Dequant(dst, w.Data[id*rb:(id+1)*rb])
 }
 
-// checkFinite reports the first non-finite value of out (rows of width n
-// starting at position pos) as an error naming the component.
-func checkFinite(out []float32, n, pos int, component string) error {
-	for i, v := range out {
-		if v-v != 0 { // NaN or ±Inf
-			return fmt.Errorf("engine: non-finite value (%v) in the output of %s at position %d", v, component, pos+i/n)
+// nonFinite returns the index of the first NaN or ±Inf in x, or −1.
+func nonFinite(x []float32) int {
+	for i, v := range x {
+		if v-v != 0 {
+			return i
 		}
 	}
-	return nil
+	return -1
+}
+
+// nonFiniteError reports a non-finite output value, naming the component
+// and the position (DESIGN §5).
+func nonFiniteError(v float32, component string, pos int) error {
+	return fmt.Errorf("engine: non-finite value (%v) in the output of %s at position %d", v, component, pos)
 }
