@@ -1,0 +1,163 @@
+//go:build !noasm
+
+package kernels
+
+import "unsafe"
+
+// The amd64 GEMM kernel sets: a 6×16 tile for AVX2 (12 ymm accumulators)
+// and a 14×32 tile for AVX-512 (28 zmm accumulators, A broadcast from
+// memory by the FMAs). Both pack with the transposing AVX2 packers: the
+// float formats straight from their rows (f16 and bf16 widened on the
+// way), the others through their decode.
+
+var _ = registerOps(AVX2, func(t *opTable) { t.gemm = gemmAVX2() })
+
+var _ = registerOps(AVX512, func(t *opTable) { t.gemm = gemmAVX512() })
+
+func gemmAVX2() gemmKernel {
+	g := gemmKernel{mr: 6, nr: 16, micro: micro6x16AVX2, packA: packAAVX2, packB: packBAVX2}
+	g.blocking()
+	return g
+}
+
+func gemmAVX512() gemmKernel {
+	g := gemmKernel{mr: 14, nr: 32, micro: micro14x32AVX512, packA: packAAVX2, packB: packBAVX2}
+	g.blocking()
+	return g
+}
+
+func micro6x16AVX2(k int, a, b, c []float32, ldc int, add bool) {
+	_, _, _ = a[6*k-1], b[16*k-1], c[5*ldc+15]
+	gemmMicro6x16AVX2(k, &a[0], &b[0], &c[0], ldc, add)
+}
+
+func micro14x32AVX512(k int, a, b, c []float32, ldc int, add bool) {
+	_, _, _ = a[14*k-1], b[32*k-1], c[13*ldc+31]
+	gemmMicro14x32AVX512(k, &a[0], &b[0], &c[0], ldc, add)
+}
+
+// packAAVX2 is packAGeneric with the full panels of mr = 6 or 14 rows
+// transposed eight columns at a time in assembly.
+func packAAVX2(dst, x []float32, ldx, rows, k0, kc, mr int) {
+	if mr != 6 && mr != 14 {
+		packAGeneric(dst, x, ldx, rows, k0, kc, mr)
+		return
+	}
+	full := rows / mr
+	kv := kc &^ 7
+	for pi := 0; pi < full; pi++ {
+		d := dst[pi*mr*kc : (pi+1)*mr*kc]
+		r := pi * mr
+		if kv > 0 {
+			_ = x[(r+mr-1)*ldx+k0+kv-1]
+			src := (*byte)(unsafe.Pointer(&x[r*ldx+k0]))
+			if mr == 14 {
+				packRows8F32AVX2(&d[0], mr, src, 4*ldx, kv)
+				src = (*byte)(unsafe.Pointer(&x[(r+8)*ldx+k0]))
+				packRows6F32AVX2(&d[8], mr, src, 4*ldx, kv)
+			} else {
+				packRows6F32AVX2(&d[0], mr, src, 4*ldx, kv)
+			}
+		}
+		for i := 0; i < mr; i++ {
+			src := x[(r+i)*ldx+k0+kv : (r+i)*ldx+k0+kc]
+			for p, v := range src {
+				d[(kv+p)*mr+i] = v
+			}
+		}
+	}
+	if full*mr < rows {
+		packAGeneric(dst[full*mr*kc:], x[full*mr*ldx:], ldx, rows-full*mr, k0, kc, mr)
+	}
+}
+
+// packBAVX2 packs B panels of nr (a multiple of 8) rows. Rows of f32,
+// f16 and bf16 are transposed eight rows × eight columns at a time in
+// assembly; other formats and partial groups of rows go through
+// packBGeneric.
+func packBAVX2(dst []float32, w *Matrix, r0, rows, k0, kc, nr int, tmp []float32) {
+	var pack func(dst *float32, ldd int, src *byte, lds, n int)
+	es := 4
+	switch w.Format.family {
+	case "f32":
+		pack = packRows8F32AVX2
+	case "f16":
+		pack, es = packRows8F16AVX2, 2
+	case "bf16":
+		pack, es = packRows8BF16AVX2, 2
+	}
+	if pack == nil || nr%8 != 0 {
+		packBGeneric(dst, w, r0, rows, k0, kc, nr, tmp)
+		return
+	}
+	rb := w.RowBytes()
+	full := rows / 8 // groups of 8 rows
+	kv := kc &^ 7
+	decode := w.Format.body.decode
+	for g := 0; g < full; g++ {
+		j := g * 8
+		d := dst[(j/nr)*nr*kc+j%nr:]
+		row := r0 + j
+		if kv > 0 {
+			_ = w.Data[(row+7)*rb+(k0+kv)*es-1]
+			_ = d[(kv-1)*nr+7]
+			pack(&d[0], nr, &w.Data[row*rb+k0*es], rb, kv)
+		}
+		if kv < kc {
+			for i := 0; i < 8; i++ {
+				t := tmp[:kc-kv]
+				decode(t, w.Data[(row+i)*rb:(row+i+1)*rb], w.Cols, k0+kv)
+				for p, v := range t {
+					d[(kv+p)*nr+i] = v
+				}
+			}
+		}
+	}
+	if j := full * 8; j < rows || j%nr != 0 {
+		// The rest of the last panel: its valid rows, then zeros.
+		pj := j / nr
+		d := dst[pj*nr*kc : (pj+1)*nr*kc]
+		for ; j < (pj+1)*nr; j++ {
+			i := j % nr
+			if j >= rows {
+				for p := 0; p < kc; p++ {
+					d[p*nr+i] = 0
+				}
+				continue
+			}
+			t := tmp[:kc]
+			decode(t, w.Data[(r0+j)*rb:(r0+j+1)*rb], w.Cols, k0)
+			for p, v := range t {
+				d[p*nr+i] = v
+			}
+		}
+	}
+}
+
+//go:noescape
+func gemmMicro6x16AVX2(k int, a, b, c *float32, ldc int, add bool)
+
+//go:noescape
+func gemmMicro14x32AVX512(k int, a, b, c *float32, ldc int, add bool)
+
+//go:noescape
+func packRows8F32AVX2(dst *float32, ldd int, src *byte, lds, n int)
+
+//go:noescape
+func packRows8F16AVX2(dst *float32, ldd int, src *byte, lds, n int)
+
+//go:noescape
+func packRows8BF16AVX2(dst *float32, ldd int, src *byte, lds, n int)
+
+//go:noescape
+func packRows6F32AVX2(dst *float32, ldd int, src *byte, lds, n int)
+
+// fmaPeakAVX2 and fmaPeakAVX512 run n iterations of 12 independent FMAs
+// (8 or 16 lanes): BenchmarkPeak measures one core's FMA throughput with
+// them, the yardstick of the GEMM benchmarks.
+
+//go:noescape
+func fmaPeakAVX2(n int)
+
+//go:noescape
+func fmaPeakAVX512(n int)
