@@ -1,0 +1,88 @@
+//go:build !noasm
+
+package kernels
+
+// Assembly bodies of the k-quants q4_K, q5_K and q6_K for amd64
+// (qk_avx2_amd64.s; the AVX512 path inherits them). The W·A8 kernels need
+// the q8_K activation codes shuffled once per activation row (prepQ8K*),
+// which the gemvAct wrapper does into a pooled scratch buffer before it
+// runs the rows.
+
+// A kDotAct kernel returns DotAct of one row of nb super-blocks, given the
+// q8_K row xq and its shuffled codes xs.
+type kDotAct func(w, xq, xs *byte, nb int) float32
+
+//go:noescape
+func prepQ8K(dst, xq *byte, nb int)
+
+//go:noescape
+func prepQ8K6(dst, xq *byte, nb int)
+
+//go:noescape
+func dotActQ4KAVX2(w, xq, xs *byte, nb int) float32
+
+//go:noescape
+func dotActQ5KAVX2(w, xq, xs *byte, nb int) float32
+
+//go:noescape
+func dotActQ6KAVX2(w, xq, xs *byte, nb int) float32
+
+//go:noescape
+func dequantQ4KAVX2(dst *float32, src *byte, nb int)
+
+//go:noescape
+func dequantQ5KAVX2(dst *float32, src *byte, nb int)
+
+//go:noescape
+func dequantQ6KAVX2(dst *float32, src *byte, nb int)
+
+// kKernels lists one k-quant's AVX2 bodies.
+type kKernels struct {
+	family  string
+	bb      int // bytes per super-block
+	act     kDotAct
+	prep    func(dst, xq *byte, nb int)
+	prepBB  int // scratch bytes per super-block written by prep
+	dequant dequantBlocks
+}
+
+var kAVX2 = []kKernels{
+	{"q4_k", 144, dotActQ4KAVX2, prepQ8K, 256, dequantQ4KAVX2},
+	{"q5_k", 176, dotActQ5KAVX2, prepQ8K, 256, dequantQ5KAVX2},
+	{"q6_k", 210, dotActQ6KAVX2, prepQ8K6, 512, dequantQ6KAVX2},
+}
+
+var _ = func() bool {
+	for _, k := range kAVX2 {
+		registerFormat(AVX2, k.family, func(f *Format, t *formatTable) {
+			t.dequant = blockDequant(k.dequant, qkK, k.bb)
+			t.gemvAct = gemvActK(k)
+			t.dotAct = dotActFromGemv(t.gemvAct)
+			t.decode, t.gemmAct = nil, nil // derived from the bodies above
+		})
+	}
+	return true
+}()
+
+// gemvActK wraps a k-quant row kernel as the gemvAct hook.
+func gemvActK(k kKernels) func(dst []float32, w []byte, stride int, xq []byte, n int) {
+	return func(dst []float32, w []byte, stride int, xq []byte, n int) {
+		if len(dst) == 0 {
+			return
+		}
+		nb := n / qkK
+		if nb == 0 {
+			clear(dst)
+			return
+		}
+		_ = xq[nb*292-1]
+		_ = w[(len(dst)-1)*stride+nb*k.bb-1]
+		bufp := getBytes(nb * k.prepBB)
+		xs := *bufp
+		k.prep(&xs[0], &xq[0], nb)
+		for i := range dst {
+			dst[i] = k.act(&w[i*stride], &xq[0], &xs[0], nb)
+		}
+		putBytes(bufp)
+	}
+}
