@@ -90,3 +90,22 @@ func TestThreadsBitIdentical(t *testing.T) {
 		}
 	}
 }
+
+func TestNonFinite(t *testing.T) {
+	inf, nan := float32(math.Inf(1)), float32(math.NaN())
+	for _, c := range []struct {
+		x    []float32
+		want int
+	}{
+		{nil, -1},
+		{[]float32{1, 2, 3}, -1},
+		{[]float32{3e38, 3e38, -3e38}, -1}, // Σx² overflows; every value is finite
+		{[]float32{1, nan, 2}, 1},
+		{[]float32{1, 2, -inf}, 2},
+		{[]float32{inf, nan}, 0},
+	} {
+		if got := nonFinite(c.x); got != c.want {
+			t.Errorf("nonFinite(%v) = %d, want %d", c.x, got, c.want)
+		}
+	}
+}
