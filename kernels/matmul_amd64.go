@@ -16,14 +16,31 @@ var _ = registerOps(AVX512, func(t *opTable) { t.gemm = gemmAVX512() })
 
 func gemmAVX2() gemmKernel {
 	g := gemmKernel{mr: 6, nr: 16, micro: micro6x16AVX2, packA: packAAVX2, packB: packBAVX2}
-	g.blocking()
+	g.blockingL2()
 	return g
 }
 
 func gemmAVX512() gemmKernel {
 	g := gemmKernel{mr: 14, nr: 32, micro: micro14x32AVX512, packA: packAAVX2, packB: packBAVX2}
-	g.blocking()
+	g.blockingL2()
 	return g
+}
+
+// blockingL2 sets the cache blocking of the amd64 kernel sets: the generic
+// blocking (and its W·A8 tile sizes), then a K-block sized so that a B panel
+// (kc·nr floats) takes an eighth of L2 rather than half of L1, at most 1024,
+// an A block (mc·kc) in 5/8 of L2, and weight chunks of 512 rows. Streaming
+// the B panel from L2 costs nothing measurable on the Zen 4 class machine
+// here (1 MiB L2), while a long K-block halves or quarters the passes over
+// C and the packing calls: 512×2048×2048 f32 on AVX-512 went from ~90 to
+// ~100 GFLOP per CPU-second (kc 256 → 1024; mc 84–252 and nc 256–1024 within
+// noise of the chosen values).
+func (g *gemmKernel) blockingL2() {
+	g.blocking()
+	_, l2 := cacheSizes()
+	g.kc = min(1024, max(256, l2/8/(4*g.nr)/256*256))
+	g.mc = max(g.mr, (l2*5/8)/(4*g.kc)/g.mr*g.mr)
+	g.nc = max(g.nr, 512/g.nr*g.nr)
 }
 
 func micro6x16AVX2(k int, a, b, c []float32, ldc int, add bool) {
