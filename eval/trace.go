@@ -100,6 +100,7 @@ type TraceResult struct {
 	Timing struct {
 		Seconds  float64 `json:"seconds"`
 		Forward  float64 `json:"forward_seconds"` // both models' passes, match accumulation included
+		Match    float64 `json:"match_seconds"`   // of which accumulating the matches
 		Assign   float64 `json:"assign_seconds"`  // cost matrices and assignments
 		MemBytes int64   `json:"match_bytes"`     // estimated memory of one pass's matches
 	} `json:"timing"`
@@ -190,7 +191,8 @@ func Trace(e *Env, other *engine.Model, docs []string, o TraceOptions) (TraceRes
 			group = append(group, l)
 		}
 		t0 := time.Now()
-		gate, up, err := accumulate(sa, sb, stream[:r.Tokens], block, group, h, func() {
+		var matchTime time.Duration
+		gate, up, err := accumulate(sa, sb, stream[:r.Tokens], block, group, h, &matchTime, func() {
 			done++
 			if o.Progress != nil {
 				o.Progress(done, total)
@@ -201,6 +203,7 @@ func Trace(e *Env, other *engine.Model, docs []string, o TraceOptions) (TraceRes
 		}
 		t1 := time.Now()
 		r.Timing.Forward += t1.Sub(t0).Seconds()
+		r.Timing.Match += matchTime.Seconds()
 		for i, l := range group {
 			tl, err := matchLayer(gate[i], up[i], o.Metric, h)
 			gate[i], up[i] = nil, nil // let the 16·h² bytes go before the next layer's
@@ -260,10 +263,10 @@ func ParseMatchMetric(s string) (metrics.MatchMetric, error) {
 }
 
 // accumulate runs both models over every block of tokens and streams the
-// gate and up activations of the layers in group into one Match each.
-// Model A's activations of a block are kept (group × 2 × block × h
+// gate and up activations of the layers in group into one Match each,
+// adding the time spent in Match.Add to matchTime. Model A's activations of a block are kept (group × 2 × block × h
 // float32) until model B has run the same block.
-func accumulate(sa, sb *engine.State, tokens []int, block int, group []int, h int, step func()) (gate, up []*metrics.Match, err error) {
+func accumulate(sa, sb *engine.State, tokens []int, block int, group []int, h int, matchTime *time.Duration, step func()) (gate, up []*metrics.Match, err error) {
 	gate, up = make([]*metrics.Match, len(group)), make([]*metrics.Match, len(group))
 	saved := make([][2][]float32, len(group))
 	index := map[int]int{}
@@ -289,6 +292,8 @@ func accumulate(sa, sb *engine.State, tokens []int, block int, group []int, h in
 		if !ok || hookErr != nil {
 			return
 		}
+		t0 := time.Now()
+		defer func() { *matchTime += time.Since(t0) }()
 		if err := gate[i].Add(saved[i][0], g, block); err != nil {
 			hookErr = fmt.Errorf("trace: layer %d gate: %w", l, err)
 		} else if err := up[i].Add(saved[i][1], u, block); err != nil {
