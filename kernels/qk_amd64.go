@@ -36,6 +36,27 @@ func dequantQ5KAVX2(dst *float32, src *byte, nb int)
 //go:noescape
 func dequantQ6KAVX2(dst *float32, src *byte, nb int)
 
+//go:noescape
+func dequantQ4KAVX512(dst *float32, src *byte, nb int)
+
+//go:noescape
+func dequantQ5KAVX512(dst *float32, src *byte, nb int)
+
+//go:noescape
+func dequantQ6KAVX512(dst *float32, src *byte, nb int)
+
+//go:noescape
+func dotQ4KAVX512(w *byte, x *float32, nb int) float32
+
+//go:noescape
+func dotQ5KAVX512(w *byte, x *float32, nb int) float32
+
+//go:noescape
+func dotQ6KAVX512(w *byte, x *float32, nb int) float32
+
+//go:noescape
+func dotF32AVX2(a, b *float32, n int) float32
+
 // kKernels lists one k-quant's AVX2 bodies.
 type kKernels struct {
 	family  string
@@ -56,6 +77,8 @@ var _ = func() bool {
 	for _, k := range kAVX2 {
 		registerFormat(AVX2, k.family, func(f *Format, t *formatTable) {
 			t.dequant = blockDequant(k.dequant, qkK, k.bb)
+			t.gemv = gemvDequantK(k.dequant, k.bb)
+			t.dot = dotFromGemv(t.gemv)
 			t.gemvAct = gemvActK(k)
 			t.dotAct = dotActFromGemv(t.gemvAct)
 			t.decode, t.gemmAct = nil, nil // derived from the bodies above
@@ -63,6 +86,35 @@ var _ = func() bool {
 	}
 	return true
 }()
+
+// gemvDequantK is the AVX2 weight-only GEMV of a k-quant: each row is
+// decoded eight super-blocks at a time into a stack buffer and multiplied
+// with x by dotF32AVX2.
+func gemvDequantK(dq dequantBlocks, bb int) func(dst []float32, w []byte, stride int, x []float32) {
+	const step = 8
+	return func(dst []float32, w []byte, stride int, x []float32) {
+		if len(dst) == 0 {
+			return
+		}
+		nb := len(x) / qkK
+		if nb == 0 {
+			clear(dst)
+			return
+		}
+		_ = w[(len(dst)-1)*stride+nb*bb-1]
+		var buf [step * qkK]float32
+		for i := range dst {
+			row := w[i*stride:]
+			var sum float32
+			for b0 := 0; b0 < nb; b0 += step {
+				m := min(step, nb-b0)
+				dq(&buf[0], &row[b0*bb], m)
+				sum += dotF32AVX2(&buf[0], &x[b0*qkK], m*qkK)
+			}
+			dst[i] = sum
+		}
+	}
+}
 
 // gemvActK wraps a k-quant row kernel as the gemvAct hook.
 func gemvActK(k kKernels) func(dst []float32, w []byte, stride int, xq []byte, n int) {
@@ -84,5 +136,47 @@ func gemvActK(k kKernels) func(dst []float32, w []byte, stride int, xq []byte, n
 			dst[i] = k.act(&w[i*stride], &xq[0], &xs[0], nb)
 		}
 		putBytes(bufp)
+	}
+}
+
+// The AVX-512 decoders and weight-only dots (qk_avx512_amd64.s).
+var kAVX512 = []struct {
+	family  string
+	bb      int
+	dequant dequantBlocks
+	dot     func(w *byte, x *float32, nb int) float32
+}{
+	{"q4_k", 144, dequantQ4KAVX512, dotQ4KAVX512},
+	{"q5_k", 176, dequantQ5KAVX512, dotQ5KAVX512},
+	{"q6_k", 210, dequantQ6KAVX512, dotQ6KAVX512},
+}
+
+var _ = func() bool {
+	for _, k := range kAVX512 {
+		registerFormat(AVX512, k.family, func(f *Format, t *formatTable) {
+			t.dequant = blockDequant(k.dequant, qkK, k.bb)
+			t.gemv = gemvRows1(k.dot, qkK, k.bb)
+			t.dot = dotFromGemv(t.gemv)
+			t.decode = nil
+		})
+	}
+	return true
+}()
+
+// gemvRows1 wraps a single-row weight-only kernel as the gemv hook.
+func gemvRows1(k func(w *byte, x *float32, nb int) float32, blk, bb int) func(dst []float32, w []byte, stride int, x []float32) {
+	return func(dst []float32, w []byte, stride int, x []float32) {
+		if len(dst) == 0 {
+			return
+		}
+		nb := len(x) / blk
+		if nb == 0 {
+			clear(dst)
+			return
+		}
+		_ = w[(len(dst)-1)*stride+nb*bb-1]
+		for i := range dst {
+			dst[i] = k(&w[i*stride], &x[0], nb)
+		}
 	}
 }
