@@ -206,7 +206,7 @@ func TestA8BitExact(t *testing.T) {
 func TestGemmActTiles(t *testing.T) {
 	rng := rand.New(rand.NewPCG(33, 34))
 	formats := []*Format{formatQ8_0, formatQ4_0, formatQ4_1, formatQ5_0, formatQ5_1, formatQ4K, formatQ5K, formatQ6K,
-		IntFormat(8, 0, false), IntFormat(8, 64, true), IntFormat(4, 128, false), IntFormat(4, 32, true), IntFormat(2, 96, false), IntFormat(4, 50, false)}
+		IntFormat(8, 0, false), IntFormat(8, 64, true), IntFormat(4, 128, false), IntFormat(4, 32, true), IntFormat(2, 96, false), IntFormat(4, 96, true), IntFormat(4, 50, false)}
 	orig := CurrentISA()
 	defer SetISA(orig)
 	for _, f := range formats {
