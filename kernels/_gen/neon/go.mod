@@ -1,0 +1,3 @@
+module github.com/divergo/divergo/kernels/_gen/neon
+
+go 1.26
