@@ -137,7 +137,8 @@ type mcScorer struct {
 	rowCtx []int // the context whose last-position logits are in row
 	rowOK  bool
 	row    []float32
-	ran    int // positions run
+	rowLSE float64 // log-sum-exp of row, shared by the options
+	ran    int     // positions run
 }
 
 func newMCScorer(m *engine.Model, maxLen int, pool *kernels.Pool) (*mcScorer, error) {
@@ -171,14 +172,17 @@ func (sc *mcScorer) loglik(r mcRequest) (float64, error) {
 		}
 		sc.ran += len(r.ctx) - keep
 		copy(sc.row, logits)
+		if i := metrics.NonFinite(sc.row); i >= 0 {
+			return 0, fmt.Errorf("logit %d of the last context position is %v", i, sc.row[i])
+		}
+		sc.rowLSE = metrics.LogSumExp(sc.row)
 		sc.rowCtx = append(sc.rowCtx[:0], r.ctx...)
 		sc.rowOK = true
 	}
-	nll, err := metrics.TokenNLL(sc.row, r.cont[0])
-	if err != nil {
-		return 0, err
+	if id := r.cont[0]; id < 0 || id >= len(sc.row) {
+		return 0, fmt.Errorf("token %d outside the vocabulary of %d", id, len(sc.row))
 	}
-	ll := -nll
+	ll := float64(sc.row[r.cont[0]]) - sc.rowLSE
 	if len(r.cont) > 1 {
 		n := len(r.ctx)
 		in := r.cont[:len(r.cont)-1]
