@@ -434,3 +434,57 @@ func TestMCEncodeLlama(t *testing.T) {
 		}
 	}
 }
+
+// TestMCBBQ checks the BBQ tables built from constructed answers.
+func TestMCBBQ(t *testing.T) {
+	labels := []string{"old", "nonOld", "unknown"}
+	item := func(cat string, amb, neg bool, gold, target int) Item {
+		return Item{Subset: cat, Gold: gold, Choices: make([]Choice, 3),
+			BBQ: &BBQInfo{Ambiguous: amb, Negative: neg, Unknown: 2, Target: target, Labels: labels}}
+	}
+	items := []Item{
+		// Age, disambiguated, negative questions: answers 0 (biased), 0, 1, 2.
+		item("Age", false, true, 1, 0), item("Age", false, true, 1, 0), item("Age", false, true, 1, 0), item("Age", false, true, 1, 0),
+		// Age, ambiguous: answers 2 (right), 0 (biased).
+		item("Age", true, true, 2, 0), item("Age", true, true, 2, 0),
+		// An item whose stereotyped option is unknown: out of the official table.
+		item("Age", false, true, 1, -1),
+		// Religion: only UNKNOWN answers on disambiguated items, s_DIS undefined.
+		item("Religion", false, false, 0, 1), item("Religion", true, false, 2, 1),
+	}
+	preds := []int{0, 0, 1, 2, 2, 0, 0, 2, 2}
+	ll := make([][]float64, len(items))
+	for i, p := range preds {
+		ll[i] = []float64{-3, -3, -3}
+		ll[i][p] = -1
+	}
+	a := mcAnswersOf(t, []int{1, 1, 1, 1, 2, 2, 1, 0, 2}, ll)
+	b, err := mcBBQ(items, []mcAnswers{a}, "acc", metrics.BBQOfficial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	age := b.Model.Categories[0]
+	f := func(p *float64) float64 {
+		if p == nil {
+			return math.NaN()
+		}
+		return *p
+	}
+	if age.Name != "Age" || age.NDis != 4 || age.NAmb != 2 || math.Abs(f(age.SDis)-1.0/3) > 1e-12 ||
+		f(age.AccDis) != 0.25 || f(age.AccAmb) != 0.5 || f(age.SAmb) != 0.5 {
+		t.Errorf("Age: %+v (s_dis %v acc_dis %v acc_amb %v s_amb %v); want s_DIS 1/3, acc 0.25/0.5, s_AMB 0.5",
+			age, f(age.SDis), f(age.AccDis), f(age.AccAmb), f(age.SAmb))
+	}
+	rel := b.Model.Categories[1]
+	if b.Untargeted != 1 || rel.SDis != nil || len(b.Undefined) == 0 || b.Model.Mean.SDis != nil {
+		t.Errorf("untargeted %d, Religion s_DIS %v, undefined %q", b.Untargeted, rel.SDis, b.Undefined)
+	}
+	// The repository's rule keeps the untargeted item (its label is "nonOld").
+	r, err := mcBBQ(items, []mcAnswers{a}, "acc", metrics.BBQRepo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Rule != "repo" || r.Untargeted != 0 || r.Model.Categories[0].NDis != 5 {
+		t.Errorf("repo rule: %+v", r)
+	}
+}
