@@ -166,6 +166,12 @@ type gemmKernel struct {
 	// add. It writes nothing else. Partial tiles are computed by the driver
 	// into a scratch tile, so micro only sees full ones.
 	micro func(k int, a, b, c []float32, ldc int, add bool)
+	// microRows, if set, computes only the first rows rows (0 < rows < mr)
+	// of a tile whose A panel is zero past them, and writes only those rows
+	// of c, as micro does for all of them. The driver uses it for the short
+	// tiles of the last token block (full in nr), which otherwise run a
+	// full tile into scratch: with few tokens most of that tile is padding.
+	microRows func(k, rows int, a, b, c []float32, ldc int, add bool)
 	// packA packs rows [0, rows) × columns [k0, k0+kc) of x (row stride ldx)
 	// into ⌈rows/mr⌉ A panels of kc columns, back to back.
 	packA func(dst, x []float32, ldx, rows, k0, kc, mr int)
@@ -239,6 +245,10 @@ func gemm(p *Pool, dst []float32, w *Matrix, x []float32, n int) {
 						c := dst[(t0+ir)*R+r0+jr:]
 						if mr == g.mr && nr == g.nr {
 							g.micro(kc, a, b, c, R, add)
+							continue
+						}
+						if nr == g.nr && g.microRows != nil {
+							g.microRows(kc, mr, a, b, c, R, add)
 							continue
 						}
 						g.micro(kc, a, b, tile, g.nr, false)
