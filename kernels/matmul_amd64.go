@@ -15,13 +15,13 @@ var _ = registerOps(AVX2, func(t *opTable) { t.gemm = gemmAVX2() })
 var _ = registerOps(AVX512, func(t *opTable) { t.gemm = gemmAVX512() })
 
 func gemmAVX2() gemmKernel {
-	g := gemmKernel{mr: 6, nr: 16, micro: micro6x16AVX2, packA: packAAVX2, packB: packBAVX2}
+	g := gemmKernel{mr: 6, nr: 16, micro: micro6x16AVX2, microRows: microRowsAVX2, packA: packAAVX2, packB: packBAVX2}
 	g.blockingL2()
 	return g
 }
 
 func gemmAVX512() gemmKernel {
-	g := gemmKernel{mr: 14, nr: 32, micro: micro14x32AVX512, packA: packAAVX2, packB: packBAVX2}
+	g := gemmKernel{mr: 14, nr: 32, micro: micro14x32AVX512, microRows: microRowsAVX512, packA: packAAVX2, packB: packBAVX2}
 	g.blockingL2()
 	return g
 }
@@ -51,6 +51,51 @@ func micro6x16AVX2(k int, a, b, c []float32, ldc int, add bool) {
 func micro14x32AVX512(k int, a, b, c []float32, ldc int, add bool) {
 	_, _, _ = a[14*k-1], b[32*k-1], c[13*ldc+31]
 	gemmMicro14x32AVX512(k, &a[0], &b[0], &c[0], ldc, add)
+}
+
+// microRowsAVX2 computes the first rows < 6 rows of a 6×16 tile with the
+// 2- and 4-row kernels; 5 rows run the full kernel into a tile on the stack.
+func microRowsAVX2(k, rows int, a, b, c []float32, ldc int, add bool) {
+	_, _, _ = a[6*k-1], b[16*k-1], c[(rows-1)*ldc+15]
+	if rows <= 4 {
+		gemmMicroRowsAVX2(k, &a[0], &b[0], &c[0], ldc, add, rows)
+		return
+	}
+	var tile [6 * 16]float32
+	gemmMicro6x16AVX2(k, &a[0], &b[0], &tile[0], 16, false)
+	addRows(c, ldc, tile[:], 16, rows, add)
+}
+
+// addRows stores (or adds, if add) rows rows of nr values of tile into c.
+func addRows(c []float32, ldc int, tile []float32, nr, rows int, add bool) {
+	for i := 0; i < rows; i++ {
+		ci, ti := c[i*ldc:i*ldc+nr], tile[i*nr:i*nr+nr]
+		if add {
+			for j, v := range ti {
+				ci[j] += v
+			}
+		} else {
+			copy(ci, ti)
+		}
+	}
+}
+
+// microRowsAVX512 computes the first rows < 14 rows of a 14×32 tile with
+// the 4- and 8-row kernels (twice for 9–12 rows); 13 rows run the full
+// kernel into a tile on the stack.
+func microRowsAVX512(k, rows int, a, b, c []float32, ldc int, add bool) {
+	_, _, _ = a[14*k-1], b[32*k-1], c[(rows-1)*ldc+31]
+	switch {
+	case rows <= 8:
+		gemmMicroRowsAVX512(k, &a[0], &b[0], &c[0], ldc, add, rows)
+	case rows <= 12:
+		gemmMicroRowsAVX512(k, &a[0], &b[0], &c[0], ldc, add, 8)
+		gemmMicroRowsAVX512(k, &a[8], &b[0], &c[8*ldc], ldc, add, rows-8)
+	default:
+		var tile [14 * 32]float32
+		gemmMicro14x32AVX512(k, &a[0], &b[0], &tile[0], 32, false)
+		addRows(c, ldc, tile[:], 32, rows, add)
+	}
 }
 
 // packAAVX2 is packAGeneric with the full panels of mr = 6 or 14 rows
@@ -156,6 +201,12 @@ func gemmMicro6x16AVX2(k int, a, b, c *float32, ldc int, add bool)
 
 //go:noescape
 func gemmMicro14x32AVX512(k int, a, b, c *float32, ldc int, add bool)
+
+//go:noescape
+func gemmMicroRowsAVX2(k int, a, b, c *float32, ldc int, add bool, rows int)
+
+//go:noescape
+func gemmMicroRowsAVX512(k int, a, b, c *float32, ldc int, add bool, rows int)
 
 //go:noescape
 func packRows8F32AVX2(dst *float32, ldd int, src *byte, lds, n int)

@@ -101,6 +101,103 @@ put:
 	VZEROUPPER
 	RET
 
+// STEP2R and STEP4R are k-steps of the first 2 or 4 rows of a 6-row A panel.
+#define STEP2R(ao, bo) \
+	VMOVUPS bo(BX), Y12; VMOVUPS bo+32(BX), Y13; \
+	FMA2(ao, Y0, Y1); FMA2(ao+4, Y2, Y3)
+
+#define STEP4R(ao, bo) \
+	STEP2R(ao, bo); FMA2(ao+8, Y4, Y5); FMA2(ao+12, Y6, Y7)
+
+// func gemmMicroRowsAVX2(k int, a, b, c *float32, ldc int, add bool, rows int)
+//
+// The first rows (1 ≤ rows ≤ 4) rows of a 6×16 tile: the partial tiles of
+// the last token block. Rows ≤ 2 run a 2×16 tile (Y0–Y3), rows ≤ 4 a 4×16
+// tile (Y0–Y7); A still advances 6 floats per k-step. Only rows rows of C
+// are written. Registers as in gemmMicro6x16AVX2; R9: rows left to store.
+TEXT ·gemmMicroRowsAVX2(SB), NOSPLIT, $0-56
+	MOVQ   k+0(FP), CX
+	MOVQ   a+8(FP), AX
+	MOVQ   b+16(FP), BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	CMPQ   rows+48(FP), $2
+	JG     four
+	SUBQ   $2, CX
+	JL     tail2
+
+loop2:
+	STEP2R(0, 0)
+	STEP2R(24, 64)
+	ADDQ $48, AX
+	ADDQ $128, BX
+	SUBQ $2, CX
+	JGE  loop2
+
+tail2:
+	ADDQ $2, CX
+	JLE  store
+	STEP2R(0, 0)
+	JMP  store
+
+four:
+	SUBQ $2, CX
+	JL   tail4
+
+loop4:
+	STEP4R(0, 0)
+	STEP4R(24, 64)
+	ADDQ $48, AX
+	ADDQ $128, BX
+	SUBQ $2, CX
+	JGE  loop4
+
+tail4:
+	ADDQ $2, CX
+	JLE  store
+	STEP4R(0, 0)
+
+store:
+	MOVQ c+24(FP), DX
+	MOVQ ldc+32(FP), R8
+	SHLQ $2, R8
+	MOVQ rows+48(FP), R9
+	CMPB add+40(FP), $0
+	JEQ  put
+	ADD2(Y0, Y1)
+	DECQ R9
+	JZ   done
+	ADD2(Y2, Y3)
+	DECQ R9
+	JZ   done
+	ADD2(Y4, Y5)
+	DECQ R9
+	JZ   done
+	ADD2(Y6, Y7)
+	JMP  done
+
+put:
+	PUT2(Y0, Y1)
+	DECQ R9
+	JZ   done
+	PUT2(Y2, Y3)
+	DECQ R9
+	JZ   done
+	PUT2(Y4, Y5)
+	DECQ R9
+	JZ   done
+	PUT2(Y6, Y7)
+
+done:
+	VZEROUPPER
+	RET
+
 // Transposing packers: rows of a matrix (f32, f16 or bf16, consecutive
 // rows lds bytes apart) become k-major panel columns: dst[p*ldd + j] =
 // row_j[p] for p < n (a multiple of 8), j < 8 (packRows8*) or j < 6

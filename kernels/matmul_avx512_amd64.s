@@ -190,3 +190,134 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// STEP4 and STEP8 are k-steps of the first 4 or 8 rows of a 14-row A panel.
+#define STEP4(ao, bo) \
+	VMOVUPS bo(BX), Z28; VMOVUPS bo+64(BX), Z29; \
+	FMA2(ao, Z0, Z1); FMA2(ao+4, Z2, Z3); FMA2(ao+8, Z4, Z5); FMA2(ao+12, Z6, Z7)
+
+#define STEP8(ao, bo) \
+	STEP4(ao, bo); \
+	FMA2(ao+16, Z8, Z9); FMA2(ao+20, Z10, Z11); FMA2(ao+24, Z12, Z13); FMA2(ao+28, Z14, Z15)
+
+// func gemmMicroRowsAVX512(k int, a, b, c *float32, ldc int, add bool, rows int)
+//
+// The first rows (1 ≤ rows ≤ 8) rows of a 14×32 tile: the partial tiles of
+// the last token block, which the full kernel would compute 14 rows of.
+// Rows ≤ 4 run a 4×32 tile (Z0–Z7), rows ≤ 8 an 8×32 tile (Z0–Z15); A
+// still advances 14 floats per k-step. Only rows rows of C are written.
+// Registers as in gemmMicro14x32AVX512; R9: rows left to store.
+TEXT ·gemmMicroRowsAVX512(SB), NOSPLIT, $0-56
+	MOVQ   k+0(FP), CX
+	MOVQ   a+8(FP), AX
+	MOVQ   b+16(FP), BX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	CMPQ   rows+48(FP), $4
+	JG     eight
+	SUBQ   $2, CX
+	JL     tail4
+
+loop4:
+	STEP4(0, 0)
+	STEP4(56, 128)
+	ADDQ $112, AX
+	ADDQ $256, BX
+	SUBQ $2, CX
+	JGE  loop4
+
+tail4:
+	ADDQ $2, CX
+	JLE  store
+	STEP4(0, 0)
+	JMP  store
+
+eight:
+	SUBQ $2, CX
+	JL   tail8
+
+loop8:
+	STEP8(0, 0)
+	STEP8(56, 128)
+	ADDQ $112, AX
+	ADDQ $256, BX
+	SUBQ $2, CX
+	JGE  loop8
+
+tail8:
+	ADDQ $2, CX
+	JLE  store
+	STEP8(0, 0)
+
+store:
+	MOVQ c+24(FP), DX
+	MOVQ ldc+32(FP), R8
+	SHLQ $2, R8
+	MOVQ rows+48(FP), R9
+	CMPB add+40(FP), $0
+	JEQ  put
+	ADD2(Z0, Z1)
+	DECQ R9
+	JZ   done
+	ADD2(Z2, Z3)
+	DECQ R9
+	JZ   done
+	ADD2(Z4, Z5)
+	DECQ R9
+	JZ   done
+	ADD2(Z6, Z7)
+	DECQ R9
+	JZ   done
+	ADD2(Z8, Z9)
+	DECQ R9
+	JZ   done
+	ADD2(Z10, Z11)
+	DECQ R9
+	JZ   done
+	ADD2(Z12, Z13)
+	DECQ R9
+	JZ   done
+	ADD2(Z14, Z15)
+	JMP  done
+
+put:
+	PUT2(Z0, Z1)
+	DECQ R9
+	JZ   done
+	PUT2(Z2, Z3)
+	DECQ R9
+	JZ   done
+	PUT2(Z4, Z5)
+	DECQ R9
+	JZ   done
+	PUT2(Z6, Z7)
+	DECQ R9
+	JZ   done
+	PUT2(Z8, Z9)
+	DECQ R9
+	JZ   done
+	PUT2(Z10, Z11)
+	DECQ R9
+	JZ   done
+	PUT2(Z12, Z13)
+	DECQ R9
+	JZ   done
+	PUT2(Z14, Z15)
+
+done:
+	VZEROUPPER
+	RET
