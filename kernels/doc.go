@@ -86,7 +86,8 @@
 //   - per activation family ("q8_0", "q8_1", "q8_k", "act8"): the quantizer;
 //   - the GEMM kernel set (opTable.gemm): register tile mr×nr, cache
 //     blocking (gemmKernel.blocking derives kc, mc, nc from the cache sizes),
-//     microkernel, packA, packB — replaced as a whole because the packed
+//     microkernel, optionally microRows (the short tiles of the last token
+//     block), packA, packB — replaced as a whole because the packed
 //     layouts depend on mr and nr.
 //
 // Invariants every body keeps:
