@@ -89,6 +89,7 @@ var (
 )
 
 func installIntAVX2(f *Format, t *formatTable) {
+	installIntDecode(f, t, intDecAVX2)
 	l := intLayout{f.bits, f.group, f.asym}
 	t.gemvAct = intGemvAct(l, intActKernelAVX2(l))
 	t.dotAct = dotActFromGemv(t.gemvAct)
@@ -176,4 +177,276 @@ func (l intLayout) dotActFrom(w, xq []byte, n, k0, xo int, sum float32) float32 
 		}
 	}
 	return sum
+}
+
+// A decRun kernel decodes count values (a multiple of 16) of one group
+// from a run of codes: count int8/uint8 codes, or the low (shift 0) or high
+// (shift 4) nibbles of count bytes.
+type decRun func(dst *float32, src *byte, count, shift int, d, lo float32)
+
+//go:noescape
+func decI8SAVX2(dst *float32, src *byte, count, shift int, d, lo float32)
+
+//go:noescape
+func decI8AAVX2(dst *float32, src *byte, count, shift int, d, lo float32)
+
+//go:noescape
+func decI4SAVX2(dst *float32, src *byte, count, shift int, d, lo float32)
+
+//go:noescape
+func decI4AAVX2(dst *float32, src *byte, count, shift int, d, lo float32)
+
+//go:noescape
+func decI8SAVX512(dst *float32, src *byte, count, shift int, d, lo float32)
+
+//go:noescape
+func decI8AAVX512(dst *float32, src *byte, count, shift int, d, lo float32)
+
+//go:noescape
+func decI4SAVX512(dst *float32, src *byte, count, shift int, d, lo float32)
+
+//go:noescape
+func decI4AAVX512(dst *float32, src *byte, count, shift int, d, lo float32)
+
+// intDecRun picks the run decoder of l from the four of an ISA
+// (int8 sym, int8 asym, int4 sym, int4 asym).
+func intDecRun(l intLayout, k [4]decRun) decRun {
+	i := 0
+	if l.bits != 8 {
+		i = 2
+	}
+	if l.asym {
+		i++
+	}
+	return k[i]
+}
+
+var (
+	intDecAVX2   = [4]decRun{decI8SAVX2, decI8AAVX2, decI4SAVX2, decI4AAVX2}
+	intDecAVX512 = [4]decRun{decI8SAVX512, decI8AAVX512, decI4SAVX512, decI4AAVX512}
+)
+
+var (
+	_ = registerFormat(AVX512, "int8", installIntAVX512)
+	_ = registerFormat(AVX512, "int4", installIntAVX512)
+)
+
+//go:noescape
+func decGroupsI8SAVX512(dst *float32, src *byte, ng, gs int)
+
+//go:noescape
+func decGroupsI8AAVX512(dst *float32, src *byte, ng, gs int)
+
+//go:noescape
+func decGroupsI4SAVX512(dst *float32, src *byte, ng, gs int)
+
+//go:noescape
+func decGroupsI4AAVX512(dst *float32, src *byte, ng, gs int)
+
+//go:noescape
+func dotGroupsI8SAVX512(w *byte, x *float32, ng, gs int) float32
+
+//go:noescape
+func dotGroupsI8AAVX512(w *byte, x *float32, ng, gs int) float32
+
+//go:noescape
+func dotGroupsI4SAVX512(w *byte, x *float32, ng, gs int) float32
+
+//go:noescape
+func dotGroupsI4AAVX512(w *byte, x *float32, ng, gs int) float32
+
+// intGroupKernels are the whole-group AVX-512 kernels of one int layout.
+type intGroupKernels struct {
+	dec func(dst *float32, src *byte, ng, gs int)
+	dot func(w *byte, x *float32, ng, gs int) float32
+}
+
+var intGroupsAVX512 = [4]intGroupKernels{
+	{decGroupsI8SAVX512, dotGroupsI8SAVX512}, {decGroupsI8AAVX512, dotGroupsI8AAVX512},
+	{decGroupsI4SAVX512, dotGroupsI4SAVX512}, {decGroupsI4AAVX512, dotGroupsI4AAVX512},
+}
+
+func installIntAVX512(f *Format, t *formatTable) {
+	l := intLayout{f.bits, f.group, f.asym}
+	i := 0
+	if l.bits != 8 {
+		i = 2
+	}
+	if l.asym {
+		i++
+	}
+	k := intGroupsAVX512[i]
+	runs := intDecode(l, intDecAVX512[i])
+	t.decode = intDecodeGroups(l, k.dec, runs)
+	dec := t.decode
+	t.dequant = func(dst []float32, src []byte) { dec(dst, src, len(dst), 0) }
+	t.gemv = intGemvGroups(l, k.dot, dec)
+	t.dot = dotFromGemv(t.gemv)
+}
+
+// intDecodeGroups is the decode hook with a fast path for whole groups of
+// a size G that 32 divides; the rest (a group entered or left midway, the
+// ragged last group, other sizes) goes to runs.
+func intDecodeGroups(l intLayout, gk func(dst *float32, src *byte, ng, g int), runs func(dst []float32, row []byte, n, k0 int)) func(dst []float32, row []byte, n, k0 int) {
+	return func(dst []float32, row []byte, n, k0 int) {
+		g := l.gsize(max(n, 1))
+		if len(dst) == 0 || g%32 != 0 {
+			runs(dst, row, n, k0)
+			return
+		}
+		gb, whole := l.groupBytes(g), n/g
+		for len(dst) > 0 {
+			gi := k0 / g
+			if k0 == gi*g && gi < whole && len(dst) >= g {
+				cnt := min(len(dst)/g, whole-gi)
+				_ = row[(gi+cnt)*gb-1]
+				gk(&dst[0], &row[gi*gb], cnt, g)
+				dst = dst[cnt*g:]
+				k0 += cnt * g
+				continue
+			}
+			c := min(len(dst), min(n, (gi+1)*g)-k0)
+			runs(dst[:c], row, n, k0)
+			dst = dst[c:]
+			k0 += c
+		}
+	}
+}
+
+// intGemvGroups is the weight-only GEMV with the whole-group dot kernel;
+// the ragged last group (and other group sizes) goes through the decoder.
+func intGemvGroups(l intLayout, gdot func(w *byte, x *float32, ng, g int) float32, dec func(dst []float32, row []byte, n, k0 int)) func(dst []float32, w []byte, stride int, x []float32) {
+	slow := intGemvDecode(l, dec)
+	return func(dst []float32, w []byte, stride int, x []float32) {
+		n := len(x)
+		if len(dst) == 0 || n == 0 || l.gsize(n)%32 != 0 {
+			slow(dst, w, stride, x)
+			return
+		}
+		g := l.gsize(n)
+		rb, whole := l.rowBytes(n), n/g
+		_ = w[(len(dst)-1)*stride+rb-1]
+		var buf [1024]float32
+		for i := range dst {
+			row := w[i*stride : i*stride+rb]
+			sum := gdot(&row[0], &x[0], whole, g)
+			for k0 := whole * g; k0 < n; k0 += len(buf) {
+				c := min(len(buf), n-k0)
+				dec(buf[:c], row, n, k0)
+				sum += dotF32Tail(buf[:c], x[k0:k0+c])
+			}
+			dst[i] = sum
+		}
+	}
+}
+
+// installIntDecode installs the decoder built on the run kernels k and the
+// weight-only GEMV built on the decoder.
+func installIntDecode(f *Format, t *formatTable, k [4]decRun) {
+	l := intLayout{f.bits, f.group, f.asym}
+	t.decode = intDecode(l, intDecRun(l, k))
+	dec := t.decode
+	t.dequant = func(dst []float32, src []byte) { dec(dst, src, len(dst), 0) }
+	t.gemv = intGemvDecode(l, dec)
+	t.dot = dotFromGemv(t.gemv)
+}
+
+// intDecode is the decode hook: each group's requested values are cut into
+// runs of contiguous codes (int4: the part below and the part above half
+// the group), decoded 16 at a time by k, the last < 16 of a run by the
+// generic formula.
+func intDecode(l intLayout, k decRun) func(dst []float32, row []byte, n, k0 int) {
+	return func(dst []float32, row []byte, n, k0 int) {
+		if len(dst) == 0 {
+			return
+		}
+		g := l.gsize(n)
+		full := l.groupBytes(g)
+		for len(dst) > 0 {
+			gi := k0 / g
+			off := k0 - gi*g
+			m := min(g, n-gi*g)
+			b := row[gi*full : gi*full+l.groupBytes(m)]
+			cnt := min(len(dst), m-off)
+			d := f32le(b)
+			var lo float32
+			if l.asym {
+				lo = f32le(b[4:])
+			}
+			p := b[l.hdr():]
+			if l.bits == 8 {
+				l.decodeRun(dst[:cnt], p, m, off, off, 0, d, lo, k)
+			} else {
+				h := (m + 1) / 2
+				if a, e := off, min(off+cnt, h); a < e {
+					l.decodeRun(dst[:e-a], p, m, a, a, 0, d, lo, k)
+				}
+				if a, e := max(off, h), off+cnt; a < e {
+					l.decodeRun(dst[a-off:e-off], p, m, a, a-h, 4, d, lo, k)
+				}
+			}
+			dst = dst[cnt:]
+			k0 += cnt
+		}
+	}
+}
+
+// decodeRun writes values v … v+len(dst)−1 of a group of m values whose
+// codes are the bytes of p from byte o on (nibbles at shift).
+func (l intLayout) decodeRun(dst []float32, p []byte, m, v, o, shift int, d, lo float32, k decRun) {
+	n16 := len(dst) / 16 * 16
+	if n16 > 0 {
+		_ = p[o+n16-1]
+		k(&dst[0], &p[o], n16, shift, d, lo)
+	}
+	for i := n16; i < len(dst); i++ {
+		w := float32(l.weight(p, m, v+i))
+		if l.asym {
+			dst[i] = float32(d*w) + lo
+		} else {
+			dst[i] = d * w
+		}
+	}
+}
+
+// intGemvDecode is the weight-only GEMV through the decoder: each row is
+// decoded 1024 values at a time into a stack buffer and multiplied with x.
+func intGemvDecode(l intLayout, dec func(dst []float32, row []byte, n, k0 int)) func(dst []float32, w []byte, stride int, x []float32) {
+	const step = 1024
+	return func(dst []float32, w []byte, stride int, x []float32) {
+		n := len(x)
+		if len(dst) == 0 {
+			return
+		}
+		if n == 0 {
+			clear(dst)
+			return
+		}
+		rb := l.rowBytes(n)
+		_ = w[(len(dst)-1)*stride+rb-1]
+		var buf [step]float32
+		for i := range dst {
+			row := w[i*stride : i*stride+rb]
+			var sum float32
+			for k0 := 0; k0 < n; k0 += step {
+				c := min(step, n-k0)
+				dec(buf[:c], row, n, k0)
+				sum += dotF32Tail(buf[:c], x[k0:k0+c])
+			}
+			dst[i] = sum
+		}
+	}
+}
+
+// dotF32Tail is dotF32AVX2 for any length (the last < 32 products in Go).
+func dotF32Tail(a, b []float32) float32 {
+	n32 := len(a) / 32 * 32
+	var s float32
+	if n32 > 0 {
+		s = dotF32AVX2(&a[0], &b[0], n32)
+	}
+	for i := n32; i < len(a); i++ {
+		s += a[i] * b[i]
+	}
+	return s
 }

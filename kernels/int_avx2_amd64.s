@@ -9,9 +9,9 @@
 // row); the float terms follow the generic body: acc += float32(d_x·isum)
 // per block, then per group sum += float32(d_w·acc) and, for asym,
 // sum += float32(lo·accS) with accS += float32(d_x·s_x) per block.
+// Decoders of payload runs (decIxxAVX2) follow the GEMV kernels.
 //
-// func gemvActIntXxxAVX2(a *intArgs)
-//
+// gemvActIntXxxAVX2(a *intArgs):
 // DX args, SI/R8/R9/R10 rows, DI act8 block, AX group offset, CX groups
 // left, BX blocks left in the group, R12/R13 code offsets of the block,
 // R14 int4 table entry. Y0 activations, Y1–Y4 row sums, X11 acc, X9 accS,
@@ -127,6 +127,22 @@
 	ADDQ AX, R13; \
 	VMOVDQU intHalf_sh(R14), Y13; \
 	ADDQ $intHalf__size, R14
+
+// Decoders of payload runs (see int_avx512_amd64.s), eight values a step:
+// decIxxAVX2(dst *float32, src *byte, count, shift int, d, lo float32)
+// with count a multiple of 16. Y14 d, Y15 lo, Y13 dword 0x0f, Y12 dword 8,
+// X11 shift count.
+
+#define DEC2ARGS \
+	MOVQ dst+0(FP), DI; \
+	MOVQ src+8(FP), SI; \
+	MOVQ count+16(FP), CX; \
+	SHRQ $3, CX; \
+	VBROADCASTSS d+32(FP), Y14; \
+	VBROADCASTSS lo+36(FP), Y15; \
+	VMOVQ shift+24(FP), X11; \
+	BCAST32($0x0f, Y13, X13); \
+	BCAST32($8, Y12, X12)
 
 // func gemvActInt8SymAVX2(a *intArgs)
 TEXT ·gemvActInt8SymAVX2(SB), NOSPLIT, $0-8
@@ -266,5 +282,92 @@ i4ablk:
 
 i4adone:
 	ISTORE
+	VZEROUPPER
+	RET
+
+// func decI8SAVX2(dst *float32, src *byte, count, shift int, d, lo float32)
+TEXT ·decI8SAVX2(SB), NOSPLIT, $0-40
+	DEC2ARGS
+	TESTQ CX, CX
+	JLE e8sdone
+
+e8sloop:
+	VPMOVSXBD (SI), Y0
+	VCVTDQ2PS Y0, Y0
+	VMULPS Y14, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $8, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ  e8sloop
+
+e8sdone:
+	VZEROUPPER
+	RET
+
+// func decI8AAVX2(dst *float32, src *byte, count, shift int, d, lo float32)
+TEXT ·decI8AAVX2(SB), NOSPLIT, $0-40
+	DEC2ARGS
+	TESTQ CX, CX
+	JLE e8adone
+
+e8aloop:
+	VPMOVZXBD (SI), Y0
+	VCVTDQ2PS Y0, Y0
+	VMULPS Y14, Y0, Y0
+	VADDPS Y15, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $8, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ  e8aloop
+
+e8adone:
+	VZEROUPPER
+	RET
+
+// func decI4SAVX2(dst *float32, src *byte, count, shift int, d, lo float32)
+TEXT ·decI4SAVX2(SB), NOSPLIT, $0-40
+	DEC2ARGS
+	TESTQ CX, CX
+	JLE e4sdone
+
+e4sloop:
+	VPMOVZXBD (SI), Y0
+	VPSRLD X11, Y0, Y0
+	VPAND Y13, Y0, Y0
+	VPSUBD Y12, Y0, Y0
+	VCVTDQ2PS Y0, Y0
+	VMULPS Y14, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $8, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ  e4sloop
+
+e4sdone:
+	VZEROUPPER
+	RET
+
+// func decI4AAVX2(dst *float32, src *byte, count, shift int, d, lo float32)
+TEXT ·decI4AAVX2(SB), NOSPLIT, $0-40
+	DEC2ARGS
+	TESTQ CX, CX
+	JLE e4adone
+
+e4aloop:
+	VPMOVZXBD (SI), Y0
+	VPSRLD X11, Y0, Y0
+	VPAND Y13, Y0, Y0
+	VCVTDQ2PS Y0, Y0
+	VMULPS Y14, Y0, Y0
+	VADDPS Y15, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $8, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ  e4aloop
+
+e4adone:
 	VZEROUPPER
 	RET
