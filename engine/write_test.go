@@ -154,12 +154,15 @@ func TestWriteGGUFToSafetensors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer got.Close()
-	for _, name := range []string{"model.layers.0.self_attn.q_proj.weight", "model.layers.4.self_attn.k_proj.weight", "model.layers.1.mlp.down_proj.weight"} {
-		a, _ := ref.Bytes(name)
-		b, _ := got.Bytes(name)
-		if !bytes.Equal(a, b) {
-			t.Errorf("%s differs from the reference conversion", name)
+	for _, ti := range ref.Tensors() {
+		a, _ := ref.Bytes(ti.Name)
+		b, err := got.Bytes(ti.Name)
+		if err != nil || !bytes.Equal(a, b) {
+			t.Errorf("%s differs from the reference conversion (%v)", ti.Name, err)
 		}
+	}
+	if n := len(ref.Tensors()); n != 47 {
+		t.Errorf("reference has %d tensors", n)
 	}
 }
 
