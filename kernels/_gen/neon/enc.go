@@ -314,3 +314,8 @@ func (a *Asm) SHLL216(d, n V) {
 func (a *Asm) SSHR4S(d, n V, s int) {
 	a.W(rdn(0x4f000400|uint32(64-s)<<16, d, n), fmt.Sprintf("sshr %s, %s, #%d", g(d, "4s"), g(n, "4s"), s))
 }
+
+// FMINV writes to s-register d the smallest of the four lanes of n.
+func (a *Asm) FMINV(d, n V) {
+	a.W(rdn(0x6eb0f800, d, n), fmt.Sprintf("fminv s%d, %s", int(d), g(n, "4s")))
+}

@@ -32,6 +32,8 @@ var files = []struct {
 	{"ops_neon_arm64.s", genOps},
 	{"matmul_neon_arm64.s", genGemm},
 	{"float_neon_arm64.s", genFloat},
+	{"quant_neon_arm64.s", genQuant},
+	{"q32_neon_arm64.s", genQ32},
 }
 
 func main() {
