@@ -665,12 +665,19 @@ func (sw *sweeper) close() {
 // run once; with prefix caching a component in layer l runs layers l…L−1
 // only, from the residual stream the base pass cached (docs/sweep.md).
 func Sweep(e *Env, o SweepOptions) (SweepResult, error) {
-	start := time.Now()
 	sw, err := newSweeper(e, o)
 	if err != nil {
 		return SweepResult{}, err
 	}
 	defer sw.close()
+	return sw.sweep()
+}
+
+// sweep runs the jobs of this shard that the results file lacks.
+func (sw *sweeper) sweep() (SweepResult, error) {
+	start := time.Now()
+	e, o := sw.e, sw.o
+	var err error
 	header := NewSweepHeader(sw.run, o.Shard)
 	r := SweepResult{Header: header, Cache: sw.mem, Output: o.Output}
 	S := len(sw.set.Prompts)
