@@ -100,10 +100,12 @@ func Quantize(e *Env, o QuantizeOptions) (QuantizeResult, error) {
 		return QuantizeResult{}, err
 	}
 	if o.A8 {
-		inner := b.Format
+		// Every quantized matrix that multiplies runs W·A8: not the
+		// embedding (looked up) unless it is also the tied LM head.
+		inner, tied := b.Format, b.Tied
 		b.Format = func(c string) (*kernels.Format, bool, error) {
 			f, _, err := inner(c)
-			return f, err == nil && f.Act != nil, err
+			return f, err == nil && f.Act != nil && (c != "embed" || tied), err
 		}
 	}
 	r := QuantizeResult{Written: o.Output, Format: format, Plan: o.Plan.String(), Changes: changes}
@@ -117,7 +119,12 @@ func Quantize(e *Env, o QuantizeOptions) (QuantizeResult, error) {
 		if format == "gguf" && f.GGML < 0 {
 			return QuantizeResult{}, fmt.Errorf("quantize: %s: %s has no GGUF type; write a Hugging Face directory (-o DIR)", c.Name, f.Name)
 		}
-		if a8 && !(c.Name == "lm_head" && b.Tied) && c.Name != "embed" {
+		// A tied head is counted once, as lm_head (its flag is the embedding's).
+		if c.Name == "lm_head" && b.Tied {
+			if _, a8, _ = b.Format("embed"); a8 {
+				r.A8Matrices++
+			}
+		} else if a8 && c.Name != "embed" {
 			r.A8Matrices++
 		}
 	}

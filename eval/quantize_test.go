@@ -10,6 +10,7 @@ import (
 	"github.com/divergo/divergo/engine"
 	"github.com/divergo/divergo/gguf"
 	"github.com/divergo/divergo/internal/assets"
+	"github.com/divergo/divergo/kernels"
 	"github.com/divergo/divergo/quant"
 )
 
@@ -214,4 +215,61 @@ func TestQuantizeReport(t *testing.T) {
 			t.Errorf("%s (%s): a8 %v, want %v", c.Name, c.Format, m.A8, want)
 		}
 	}
+}
+
+// --a8 on a model whose quantized embedding is also its LM head keeps the
+// pair tied and marks it, so the head runs W·A8 and lookups are unchanged.
+func TestQuantizeA8Tied(t *testing.T) {
+	e := openModel(t, "")
+	b, _, err := e.Model.Blueprint(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := e.Model.Compress("embed", mustParseSpec(t, "q8_0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	format, matrix := b.Format, b.Matrix
+	b.Format = func(c string) (*kernels.Format, bool, error) {
+		if c == "embed" {
+			return q.Format, false, nil
+		}
+		return format(c)
+	}
+	b.Matrix = func(c string) (*kernels.Matrix, error) {
+		if c == "embed" {
+			return q, nil
+		}
+		return matrix(c)
+	}
+	dir := t.TempDir()
+	src := filepath.Join(dir, "tied-q8.gguf")
+	if err := b.WriteGGUF(src, engine.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s := openModel(t, src)
+	if !s.Model.Tied() || s.Model.Output.Format.Name != "q8_0" {
+		t.Fatalf("source: tied %v, head %s", s.Model.Tied(), s.Model.Output.Format)
+	}
+	out := filepath.Join(dir, "out.gguf")
+	r, err := Quantize(s, QuantizeOptions{Plan: mustParsePlan(t, "layers.*.attn=q8_0"), Output: out, A8: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.A8Matrices != 5*4+1 {
+		t.Errorf("%d a8 matrices, want 21", r.A8Matrices)
+	}
+	w := openModel(t, out)
+	if !w.Model.Tied() || !w.Model.Output.A8 {
+		t.Errorf("written: tied %v, head a8 %v", w.Model.Tied(), w.Model.Output.A8)
+	}
+}
+
+func mustParseSpec(t *testing.T, s string) quant.Spec {
+	t.Helper()
+	sp, err := quant.ParseSpec(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sp
 }
