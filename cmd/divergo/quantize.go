@@ -37,7 +37,9 @@ func runQuantize(args []string) error {
 	if _, err := eval.OutputFormat(o.Output, o.Format); err != nil {
 		return usageError{err}
 	}
-	o.Plan, o.A8 = plan, c.a8
+	// --a8 is applied to the written matrices by Quantize, not to the
+	// loaded model: a W·A8 variant of a tied model would untie its head.
+	o.Plan, o.A8, c.a8 = plan, c.a8, false
 	e, err := c.open(0)
 	if err != nil {
 		return err
