@@ -34,6 +34,7 @@ var files = []struct {
 	{"float_neon_arm64.s", genFloat},
 	{"quant_neon_arm64.s", genQuant},
 	{"q32_neon_arm64.s", genQ32},
+	{"kquant_neon_arm64.s", genKQuant},
 }
 
 func main() {
