@@ -228,7 +228,7 @@ func TestRun(t *testing.T) {
 		if names[row.Name] != row.Unit {
 			t.Errorf("row %s in %q", row.Name, row.Unit)
 		}
-		if !(row.Value > 0) || row.Std < 0 || row.Reps != 2 || row.Bytes <= 0 {
+		if !(row.Value > 0) || row.Std < 0 || row.Reps != 2 || row.Bytes <= 0 || row.Best < row.Value {
 			t.Errorf("row %+v", row)
 		}
 		if !(row.Limit > 0) || math.Abs(row.LimitShare-row.Value/row.Limit) > 1e-12 {
@@ -252,7 +252,7 @@ func TestRun(t *testing.T) {
 	if err := json.Unmarshal(js.Bytes(), &doc); err != nil || len(doc.Rows) != len(r.Rows) {
 		t.Fatalf("JSON: %v, %d rows", err, len(doc.Rows))
 	}
-	for _, k := range []string{"name", "isa", "unit", "value", "std", "threads", "limit_share", "llamacpp"} {
+	for _, k := range []string{"name", "isa", "unit", "value", "std", "best", "threads", "limit_share", "llamacpp"} {
 		if _, ok := doc.Rows[0][k]; !ok {
 			t.Errorf("JSON row lacks %q", k)
 		}
@@ -318,5 +318,30 @@ func TestLlamaFigures(t *testing.T) {
 		if v != c.want || ok != (c.want != 0) {
 			t.Errorf("%s %s %s t=%d: %v %v, want %v", c.shape, c.dtype, c.test, c.threads, v, ok, c.want)
 		}
+	}
+}
+
+func TestMeanStd(t *testing.T) {
+	// llama-bench reports the sample standard deviation (n−1).
+	m, s := meanStd([]float64{2, 4, 4, 4, 5, 5, 7, 9})
+	if m != 5 || math.Abs(s-math.Sqrt(32.0/7)) > 1e-12 {
+		t.Errorf("mean %g, std %g", m, s)
+	}
+	if m, s := meanStd([]float64{3}); m != 3 || s != 0 {
+		t.Errorf("one value: mean %g, std %g", m, s)
+	}
+}
+
+func TestMarkdownRow(t *testing.T) {
+	llama := 10.07
+	r := &Result{Rows: []Row{{Name: "tg128", Shape: "tinyllama-1.1b", DType: "f16", ISA: "avx512", Threads: 2,
+		Unit: "tok/s", Value: 12.345, Std: 0.25, Best: 12.6, Limit: 13.7, LimitShare: 12.345 / 13.7, LlamaCpp: &llama, CPUShare: 0.97}}}
+	var b bytes.Buffer
+	if err := r.WriteMarkdown(&b); err != nil {
+		t.Fatal(err)
+	}
+	want := "| tg128 | tinyllama-1.1b | f16 | avx512 | 2 | 12.3 ± 0.25 | 12.6 | tok/s | 90% of 13.7 | 10.1 | 1.23× | 97% |"
+	if !strings.Contains(b.String(), want) {
+		t.Errorf("got\n%s\nwant a line\n%s", b.String(), want)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -231,7 +232,8 @@ func measureModel(s Shape, d DType, m *engine.Model, tokens []int, o *Options, a
 // measure runs fn once untimed (warm-up), then row.Reps times; fn returns
 // the time its timed part took and the work done in it (tokens, GFLOP,
 // GB). measure fills row.Value and row.Std with the mean and sample
-// standard deviation of work/second, row.LimitShare and row.CPUShare.
+// standard deviation of work/second, row.Best with the highest,
+// row.LimitShare and row.CPUShare.
 func measure(row *Row, fn func(timed bool) (time.Duration, float64, error)) error {
 	if _, _, err := fn(false); err != nil {
 		return err
@@ -248,6 +250,7 @@ func measure(row *Row, fn func(timed bool) (time.Duration, float64, error)) erro
 	wall := time.Since(start)
 	cpu := processCPU() - cpu0
 	row.Value, row.Std = meanStd(rates)
+	row.Best = slices.Max(rates)
 	if row.Limit > 0 {
 		row.LimitShare = row.Value / row.Limit
 	}
