@@ -450,3 +450,180 @@ func dotF32Tail(a, b []float32) float32 {
 	}
 	return s
 }
+
+// AVX-512 VNNI W·A8 GEMM tile of the int formats (int_vnni_amd64.s).
+
+// intTile carries one tile (eight tokens × one panel, the whole groups of
+// the row) to gemmActIntVNNI.
+type intTile struct {
+	dst      *float32
+	ldd      int
+	pw       *byte    // packed panel
+	xq       *byte    // token 0's act8 row
+	xqStride int      // bytes between tokens
+	accS     *float32 // asym: [ng][8] Σ_b float32(d_x·s_x) per group and token
+	ng, bpg  int      // whole groups, blocks per group
+	mask     int      // lanes to store
+	sym      int      // 1: lane 7 carries the offset code
+	asym     int      // 1: groups carry lo
+}
+
+// intPack carries one panel's packing to packIntPanel.
+type intPack struct {
+	dst, w      *byte
+	tab         *intHalf // int4 block table
+	stride      int
+	nrows       int // rows packed (1…8, 1…7 for sym)
+	ng, bpg, gb int
+	hdr         int // group header bytes
+	bits        int // 8 or 4
+	sym, asym   int
+	xor         int // int8: code transform (0x80808080 for sym: q + 128)
+	lane7       int // sym: offset code of lane 7 in every byte
+}
+
+//go:noescape
+func gemmActIntVNNI(a *intTile)
+
+//go:noescape
+func packIntPanel(a *intPack)
+
+var (
+	_ = registerFormat(AVX512, "int8", installIntVNNI)
+	_ = registerFormat(AVX512, "int4", installIntVNNI)
+)
+
+func installIntVNNI(f *Format, t *formatTable) {
+	if !hasVNNI() {
+		return
+	}
+	l := intLayout{f.bits, f.group, f.asym}
+	slow := t.gemvAct // the AVX2 four-row kernel, for the rest
+	t.gemmAct = func(dst []float32, ldd int, w []byte, stride, rows int, xq []byte, xqStride, nt, n int) {
+		intGemmAct(l, slow, dst, ldd, w, stride, rows, xq, xqStride, nt, n)
+	}
+	t.gemmActRows = 4 * intLanes(l)
+}
+
+// intLanes is the number of rows per panel: sym formats give lane 7 to
+// the offset code.
+func intLanes(l intLayout) int {
+	if l.asym {
+		return 8
+	}
+	return 7
+}
+
+// intGemmAct packs the rows' whole groups into panels and runs the VNNI
+// tile over them; the ragged last group continues per row and token in Go
+// from the tile's sums (generic order), and group sizes that 32 does not
+// divide take the four-row GEMV per token.
+func intGemmAct(l intLayout, gemvAct func(dst []float32, w []byte, stride int, xq []byte, n int),
+	dst []float32, ldd int, w []byte, stride, rows int, xq []byte, xqStride, nt, n int) {
+	if rows == 0 || nt == 0 {
+		return
+	}
+	g := l.gsize(max(n, 1))
+	if n == 0 || g%32 != 0 || n < g {
+		for t := 0; t < nt; t++ {
+			gemvAct(dst[t*ldd:t*ldd+rows], w, stride, xq[t*xqStride:], n)
+		}
+		return
+	}
+	ng, bpg, gb := n/g, g/32, l.groupBytes(g)
+	_ = dst[(nt-1)*ldd+rows-1]
+	_ = xq[(nt-1)*xqStride+l.actRowBytes(n)-1]
+	_ = w[(rows-1)*stride+l.rowBytes(n)-1]
+	lanes := intLanes(l)
+	hdr := 32
+	if l.asym {
+		hdr = 64
+	}
+	pgb := hdr + 256*bpg // packed bytes per group
+	panels := ceilDiv(rows, lanes)
+	bufp := getBytes(panels * ng * pgb)
+	defer putBytes(bufp)
+	pw := *bufp
+	pk := intPack{stride: stride, ng: ng, bpg: bpg, gb: gb, hdr: l.hdr(), bits: l.bits}
+	if l.bits == 8 {
+		pk.bits = 8
+	} else {
+		pk.bits = 4
+		tab := intHalves(g, l.hdr())
+		pk.tab = &tab[0]
+	}
+	if l.asym {
+		pk.asym = 1
+	} else {
+		pk.sym = 1
+		if l.bits == 8 {
+			pk.xor, pk.lane7 = 0x80808080, 0x80808080
+		} else {
+			pk.lane7 = 0x08080808
+		}
+	}
+	for pi := 0; pi < panels; pi++ {
+		pk.dst, pk.w = &pw[pi*ng*pgb], &w[pi*lanes*stride]
+		pk.nrows = min(lanes, rows-pi*lanes)
+		packIntPanel(&pk)
+	}
+	xb := l.actRowBytes(n)
+	var accS []float32
+	if l.asym {
+		accS = make([]float32, ng*8)
+	}
+	tile := intTile{ng: ng, bpg: bpg, sym: pk.sym, asym: pk.asym}
+	var pad []byte
+	var scratch [8 * 8]float32
+	for t0 := 0; t0 < nt; t0 += 8 {
+		tn := min(8, nt-t0)
+		tile.xq, tile.xqStride = &xq[t0*xqStride], xqStride
+		if tn < 8 {
+			if pad == nil {
+				padp := getBytes(8 * xb)
+				defer putBytes(padp)
+				pad = *padp
+			}
+			for t := 0; t < 8; t++ {
+				copy(pad[t*xb:(t+1)*xb], xq[(t0+min(t, tn-1))*xqStride:])
+			}
+			tile.xq, tile.xqStride = &pad[0], xb
+		}
+		if l.asym {
+			for t := 0; t < 8; t++ {
+				y := xq[(t0+min(t, tn-1))*xqStride:]
+				for gi := 0; gi < ng; gi++ {
+					var s float32
+					for b := 0; b < bpg; b++ {
+						blk := y[(gi*bpg+b)*40:]
+						s += float32(f32le(blk) * float32(int32(le32(blk[4:]))))
+					}
+					accS[gi*8+t] = s
+				}
+			}
+			tile.accS = &accS[0]
+		}
+		for pi := 0; pi < panels; pi++ {
+			nv := min(lanes, rows-pi*lanes)
+			tile.pw, tile.mask = &pw[pi*ng*pgb], 1<<nv-1
+			if tn == 8 {
+				tile.dst, tile.ldd = &dst[t0*ldd+pi*lanes], ldd
+				gemmActIntVNNI(&tile)
+				continue
+			}
+			tile.dst, tile.ldd = &scratch[0], 8
+			gemmActIntVNNI(&tile)
+			for t := 0; t < tn; t++ {
+				copy(dst[(t0+t)*ldd+pi*lanes:(t0+t)*ldd+pi*lanes+nv], scratch[t*8:t*8+nv])
+			}
+		}
+	}
+	if k0 := ng * g; k0 < n {
+		for t := 0; t < nt; t++ {
+			for r := 0; r < rows; r++ {
+				d := &dst[t*ldd+r]
+				*d = l.dotActFrom(w[r*stride:], xq[t*xqStride:], n, k0, ng*bpg*40, *d)
+			}
+		}
+	}
+}
