@@ -82,7 +82,9 @@
 //     formats by container, parameters in f.bits, f.group, f.asym): dequant,
 //     dot, dotAct, and the hooks decode (GEMM packing), gemv (several rows
 //     per pass over x), gemvAct, gemmAct (a tile of rows × tokens for
-//     VNNI/SDOT); hooks left nil are derived from the row kernels;
+//     VNNI/SDOT) with gemmActRows (the rows per call a packed-panel body
+//     wants; 0 keeps the driver's L1 blocking); hooks left nil are derived
+//     from the row kernels;
 //   - per activation family ("q8_0", "q8_1", "q8_k", "act8"): the quantizer;
 //   - the GEMM kernel set (opTable.gemm): register tile mr×nr, cache
 //     blocking (gemmKernel.blocking derives kc, mc, nc from the cache sizes),
