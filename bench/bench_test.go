@@ -345,3 +345,18 @@ func TestMarkdownRow(t *testing.T) {
 		t.Errorf("got\n%s\nwant a line\n%s", b.String(), want)
 	}
 }
+
+func TestParseLimits(t *testing.T) {
+	l, err := ParseLimits("fp32=105, int8=420,bw=19/30")
+	if err != nil || l != (Limits{105, 420, [2]float64{19, 30}}) {
+		t.Errorf("%+v, %v", l, err)
+	}
+	if l, err := ParseLimits("bw=12"); err != nil || l.Bandwidth != [2]float64{12, 24} || l.FP32 != DevMachine().FP32 {
+		t.Errorf("%+v, %v", l, err)
+	}
+	for _, bad := range []string{"", "fp32", "fp32=-1", "fp32=NaN", "bw=1/2/3", "flops=3", "int8=1/2"} {
+		if _, err := ParseLimits(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

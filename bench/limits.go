@@ -1,5 +1,11 @@
 package bench
 
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
 // Limits are what the development machine can do at best (ENGINE-NOTES §5,
 // measured there with C/OpenMP microbenchmarks): per-core compute peaks and
 // streaming read bandwidth. Every row prints its value as a share of the
@@ -8,17 +14,51 @@ package bench
 type Limits struct {
 	// FP32 is the float32 FMA peak of one core in GFLOP/s (AVX-512, 16
 	// independent zmm chains).
-	FP32 float64
+	FP32 float64 `json:"fp32_gflops"`
 	// Int8 is the int8 dot peak of one core in GOP/s (VNNI-512 VPDPBUSD).
-	Int8 float64
+	Int8 float64 `json:"int8_gops"`
 	// Bandwidth is the DRAM streaming read in GB/s of 1 and 2 cores (2 GiB
 	// buffer).
-	Bandwidth [2]float64
+	Bandwidth [2]float64 `json:"bandwidth_gbs"`
 }
 
 // DevMachine returns the limits of the development machine (ENGINE-NOTES §5).
 func DevMachine() Limits {
 	return Limits{FP32: 227, Int8: 853, Bandwidth: [2]float64{15.8, 30.1}}
+}
+
+// ParseLimits reads limits for another machine, starting from DevMachine:
+// comma-separated fp32=GFLOP/s per core, int8=GOP/s per core, bw=GB/s of
+// one core or bw=ONE/TWO for one and two cores ("fp32=105,bw=19/30").
+func ParseLimits(s string) (Limits, error) {
+	l := DevMachine()
+	for _, f := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(f), "=")
+		if !ok {
+			return l, fmt.Errorf("bench: limits: %q is not key=value", f)
+		}
+		var vals []float64
+		for _, x := range strings.Split(v, "/") {
+			x, err := strconv.ParseFloat(x, 64)
+			if err != nil || !(x > 0) || x > 1e9 {
+				return l, fmt.Errorf("bench: limits: %s=%q is not a positive number", k, v)
+			}
+			vals = append(vals, x)
+		}
+		switch {
+		case k == "fp32" && len(vals) == 1:
+			l.FP32 = vals[0]
+		case k == "int8" && len(vals) == 1:
+			l.Int8 = vals[0]
+		case k == "bw" && len(vals) == 1:
+			l.Bandwidth = [2]float64{vals[0], 2 * vals[0]}
+		case k == "bw" && len(vals) == 2:
+			l.Bandwidth = [2]float64{vals[0], vals[1]}
+		default:
+			return l, fmt.Errorf("bench: limits: unknown %q (want fp32=G, int8=G, bw=B or bw=B1/B2)", f)
+		}
+	}
+	return l, nil
 }
 
 func (l Limits) cores(threads int) float64 { return float64(min(max(threads, 1), 2)) }

@@ -61,7 +61,9 @@ type Machine struct {
 type Result struct {
 	Rows    []Row   `json:"rows"`
 	Machine Machine `json:"machine"`
-	Timing  struct {
+	// Limits are the bounds the limit shares are taken against.
+	Limits Limits `json:"limits"`
+	Timing struct {
 		TotalS float64 `json:"total_s"`
 	} `json:"timing"`
 }
@@ -98,7 +100,8 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 	if m.LoadBefore != nil && m.LoadAfter != nil {
 		fmt.Fprintf(&b, "; load average %.2f before, %.2f after", m.LoadBefore[0], m.LoadAfter[0])
 	}
-	fmt.Fprintf(&b, ".\n")
+	fmt.Fprintf(&b, ".\nLimits per core: float32 %s GFLOP/s, int8 %s GOP/s; read bandwidth %s GB/s (1 core), %s (2 cores).\n",
+		formatValue(r.Limits.FP32), formatValue(r.Limits.Int8), formatValue(r.Limits.Bandwidth[0]), formatValue(r.Limits.Bandwidth[1]))
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -107,7 +107,7 @@ func Run(o Options) (*Result, error) {
 	orig := kernels.CurrentISA()
 	defer kernels.SetISA(orig)
 	start := time.Now()
-	r := &Result{Machine: Machine{CPU: cpuName(), GoVersion: runtime.Version(), LoadBefore: loadAverage()}}
+	r := &Result{Machine: Machine{CPU: cpuName(), GoVersion: runtime.Version(), LoadBefore: loadAverage()}, Limits: *o.Limits}
 	add := func(row Row) {
 		r.Rows = append(r.Rows, row)
 		if o.Progress != nil {

@@ -32,6 +32,7 @@ func runBench(args []string) error {
 	fs.IntVar(&o.Gen, "n", 128, "generated tokens of the tg test")
 	fs.Uint64Var(&o.Seed, "seed", 42, "seed of the random weights and token ids")
 	gemvMiB := fs.Int64("gemv-mib", 1024, "least weight memory (MiB) a gemv row cycles through, so that it reads DRAM as decoding does")
+	limits := fs.String("limits", "", "this machine's limits instead of the development machine's (ENGINE-NOTES §5):\nfp32=GFLOP/s per core, int8=GOP/s per core, bw=GB/s of 1 core or bw=ONE/TWO")
 	asJSON := fs.Bool("json", false, "print one JSON document on stdout")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: divergo bench [--kernels|--models] [--shape LIST] [--dtype LIST] [--isa LIST] [-t LIST] [-r N] [--json]\n\nFlags:\n")
@@ -72,6 +73,13 @@ func runBench(args []string) error {
 		return usageError{fmt.Errorf("-r, -p, -n and --gemv-mib must be at least 1")}
 	}
 	o.GEMVBytes = *gemvMiB << 20
+	if *limits != "" {
+		l, err := bench.ParseLimits(*limits)
+		if err != nil {
+			return usageError{err}
+		}
+		o.Limits = &l
+	}
 	if stderrIsTerminal {
 		o.Progress = func(what string, row *bench.Row) {
 			if row == nil {

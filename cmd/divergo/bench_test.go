@@ -23,6 +23,7 @@ func TestBenchFlags(t *testing.T) {
 		{[]string{"-t", "0"}, "thread count"},
 		{[]string{"-t", "two"}, "thread count"},
 		{[]string{"-r", "0"}, "at least 1"},
+		{[]string{"--limits", "fp32=x"}, "positive number"},
 		{[]string{"extra"}, "unexpected argument"},
 	} {
 		code, _, errs := runBenchCLI(c.args...)
