@@ -9,8 +9,8 @@ package eval
 // changes.
 const PassageName = "divergo-ai-passage-v1"
 
-// Passage is the fixed passage of `divergo trace --leaderboard` (about 330
-// words, plain ASCII, one paragraph per line break pair).
+// Passage is the fixed passage of `divergo trace --leaderboard` (about 360
+// words, plain ASCII, paragraphs separated by blank lines).
 const Passage = `Artificial intelligence is the study of how to build machines that carry out tasks which, when people do them, seem to call for thought. Early researchers in the nineteen fifties hoped that a few clever rules would be enough to capture reasoning, and they wrote programs that proved theorems, played checkers and solved puzzles stated in careful logical form. These systems worked well inside their narrow worlds but failed as soon as the problem became messy, because the real world does not arrive as a tidy list of facts.
 
 A different approach slowly gained ground. Instead of writing the rules by hand, engineers collected examples and let a program adjust its own internal numbers until its answers matched the examples. This is called machine learning. A model that recognises handwritten digits, for instance, is shown thousands of labelled images and changes its parameters a little after each mistake. Given enough data and computing power, such models learned to translate text, transcribe speech and describe pictures with surprising accuracy.
