@@ -35,6 +35,7 @@ var files = []struct {
 	{"quant_neon_arm64.s", genQuant},
 	{"q32_neon_arm64.s", genQ32},
 	{"kquant_neon_arm64.s", genKQuant},
+	{"int_neon_arm64.s", genInt},
 }
 
 func main() {
