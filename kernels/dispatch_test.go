@@ -1,11 +1,13 @@
 package kernels
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"runtime"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -64,9 +66,21 @@ func TestISAEnv(t *testing.T) {
 		{"auto", string(best), ""},
 		{"bogus", string(best), "DIVERGO_ISA=bogus ignored"},
 	} {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestISAEnvChild$", "-test.v")
+		args := []string{os.Args[0], "-test.run=^TestISAEnvChild$", "-test.v"}
+		cmd := exec.Command(args[0], args[1:]...)
 		cmd.Env = append(os.Environ(), "DIVERGO_ISA="+tt.env, "DIVERGO_ISA_CHILD=1")
 		out, err := cmd.CombinedOutput()
+		if errors.Is(err, syscall.ENOEXEC) && runtime.GOARCH == "arm64" {
+			// A cross-built test binary run by qemu-aarch64 without
+			// binfmt_misc: run the child through the emulator too.
+			emu, lerr := exec.LookPath("qemu-aarch64-static")
+			if lerr != nil {
+				t.Skipf("cannot run the test binary again: %v", err)
+			}
+			cmd = exec.Command(emu, args...)
+			cmd.Env = append(os.Environ(), "DIVERGO_ISA="+tt.env, "DIVERGO_ISA_CHILD=1")
+			out, err = cmd.CombinedOutput()
+		}
 		if err != nil {
 			t.Fatalf("DIVERGO_ISA=%s: %v\n%s", tt.env, err, out)
 		}
