@@ -67,6 +67,11 @@ type mcRequest struct {
 	truncated bool
 }
 
+// errMCTooLong marks an option whose continuation alone does not fit the
+// token window: lm-eval cannot score it either (it asserts), so its
+// question is left out and counted.
+var errMCTooLong = errors.New("option longer than the token window")
+
 // mcEncoder tokenizes requests as lm-evaluation-harness's HF backend does
 // (TemplateLM._encode_pair): trailing whitespace of the context moves to
 // the front of the continuation; context+continuation is encoded as one
@@ -117,7 +122,7 @@ func (e *mcEncoder) encode(ctx, cont string) (mcRequest, error) {
 		return r, fmt.Errorf("continuation %q has no tokens of its own", cont)
 	}
 	if len(r.cont) > e.maxLen {
-		return r, fmt.Errorf("continuation of %d tokens exceeds the %d-token window", len(r.cont), e.maxLen)
+		return r, fmt.Errorf("%w: continuation of %d tokens, window of %d", errMCTooLong, len(r.cont), e.maxLen)
 	}
 	if drop := len(r.ctx) + len(r.cont) - 1 - e.maxLen; drop > 0 {
 		r.ctx, r.truncated = r.ctx[drop:], true
@@ -229,9 +234,10 @@ func mcOrder(reqs []mcRequest) []int {
 
 // mcRun holds the raw scores of a run: per model, item and option.
 type mcRun struct {
-	ll        [][][]float64 // [model][item][option]
+	ll        [][][]float64 // [model][item][option]; nil for a skipped item
 	truncated []bool
-	ran       []int // positions run per model
+	skipped   []bool // an option did not fit the window
+	ran       []int  // positions run per model
 	requests  int
 	workers   int
 	seconds   float64
@@ -241,7 +247,8 @@ type mcRun struct {
 func scoreItems(e *Env, models []*engine.Model, items []Item, o MCOptions, maxLen int) (*mcRun, error) {
 	start := time.Now()
 	enc := newMCEncoder(models[0].Tokenizer, o.NoBOS, maxLen)
-	run := &mcRun{ll: make([][][]float64, len(models)), truncated: make([]bool, len(items)), ran: make([]int, len(models))}
+	run := &mcRun{ll: make([][][]float64, len(models)), truncated: make([]bool, len(items)),
+		skipped: make([]bool, len(items)), ran: make([]int, len(models))}
 	for m := range models {
 		run.ll[m] = make([][]float64, len(items))
 	}
@@ -312,6 +319,10 @@ func scoreItems(e *Env, models []*engine.Model, items []Item, o MCOptions, maxLe
 				for i := lo; i < hi; i++ {
 					for k, ch := range items[i].Choices {
 						r, err := enc.encode(ch.Context, ch.Continuation)
+						if errors.Is(err, errMCTooLong) {
+							run.skipped[i], reqs[i-lo] = true, nil
+							break
+						}
 						if err != nil {
 							fail(i, fmt.Errorf("%s option %d: %w", items[i].ID, k, err))
 							return
@@ -323,6 +334,9 @@ func scoreItems(e *Env, models []*engine.Model, items []Item, o MCOptions, maxLe
 				for m, sc := range scorers {
 					sc.reset()
 					for i := lo; i < hi; i++ {
+						if run.skipped[i] {
+							continue
+						}
 						lls := make([]float64, len(reqs[i-lo]))
 						for _, k := range mcOrder(reqs[i-lo]) {
 							r := reqs[i-lo][k]

@@ -25,7 +25,7 @@ type MCResult struct {
 	A8            bool       `json:"a8,omitempty"`              // compressed matrices run with int8 activations
 	UnusedRules   []string   `json:"unused_rules,omitempty"`    // plan rules that select no component
 	Shots         int        `json:"shots"`
-	N             int        `json:"n"`
+	N             int        `json:"n"`    // items scored
 	Rule          string     `json:"rule"` // decision rule of flips and BBQ: acc or acc_norm
 	Acc           float64    `json:"acc"`
 	AccNorm       float64    `json:"acc_norm"`
@@ -39,9 +39,12 @@ type MCResult struct {
 	MaxLen        int        `json:"max_len"`   // token window; longer requests are cut from the left
 	BOS           bool       `json:"bos"`       // contexts start with BOS
 	Truncated     int        `json:"truncated"` // items with a request cut from the left
-	Requests      int        `json:"requests"`  // (context, continuation) pairs scored per model
-	Positions     int        `json:"positions"` // token positions run per model (after KV reuse)
-	Timing        MCTiming   `json:"timing"`
+	// Skipped lists the items left out because an option alone is longer
+	// than the window (lm-eval cannot score them either); N excludes them.
+	Skipped   []string `json:"skipped,omitempty"`
+	Requests  int      `json:"requests"`  // (context, continuation) pairs scored per model
+	Positions int      `json:"positions"` // token positions run per model (after KV reuse)
+	Timing    MCTiming `json:"timing"`
 	// Items holds one row per item when MCOptions.Items is set (written to
 	// a JSONL file, not part of the JSON document).
 	Items []MCItem `json:"-"`
@@ -85,7 +88,7 @@ type MCFlips struct {
 // MCSubset is the result on one MMLU subject or BBQ category.
 type MCSubset struct {
 	Name        string   `json:"name"`
-	N           int      `json:"n"`
+	N           int      `json:"n"` // items scored
 	Acc         float64  `json:"acc"`
 	AccNorm     float64  `json:"acc_norm"`
 	BaseAcc     float64  `json:"base_acc"`
@@ -217,17 +220,34 @@ func MC(e *Env, t *Task, o MCOptions) (MCResult, error) {
 	res.BOS = newMCEncoder(base.Tokenizer, o.NoBOS, maxLen).bos
 	res.Requests = run.requests
 	res.Positions = run.ran[0]
-	for _, tr := range run.truncated {
-		if tr {
-			res.Truncated++
-		}
-	}
 	res.Timing = MCTiming{Seconds: run.seconds, ItemsPerSecond: float64(len(t.Items)) / run.seconds,
 		Threads: e.Pool.Threads(), Workers: run.workers}
 
-	// Answers of each model under both rules.
-	lengths := make([][]int, len(t.Items))
+	// Leave out the items with an option longer than the window.
+	var items []Item
+	var index []int // task index of each item kept
+	lls := make([][][]float64, len(models))
 	for i, it := range t.Items {
+		if run.skipped[i] {
+			res.Skipped = append(res.Skipped, it.ID)
+			continue
+		}
+		items, index = append(items, it), append(index, i)
+		for m := range models {
+			lls[m] = append(lls[m], run.ll[m][i])
+		}
+		if run.truncated[i] {
+			res.Truncated++
+		}
+	}
+	res.N = len(items)
+	if res.N == 0 {
+		return MCResult{}, fmt.Errorf("mc: %s: every item has an option longer than the %d-token window", t.Name, maxLen)
+	}
+
+	// Answers of each model under both rules.
+	lengths := make([][]int, len(items))
+	for i, it := range items {
 		lengths[i] = make([]int, len(it.Choices))
 		for k, c := range it.Choices {
 			lengths[i][k] = max(1, utf8.RuneCountInString(c.Text))
@@ -235,14 +255,14 @@ func MC(e *Env, t *Task, o MCOptions) (MCResult, error) {
 	}
 	answers := make([]mcAnswers, len(models))
 	for m := range models {
-		if answers[m], err = mcAnswer(t.Items, run.ll[m], lengths); err != nil {
+		if answers[m], err = mcAnswer(items, lls[m], lengths); err != nil {
 			return MCResult{}, fmt.Errorf("mc: %w", err)
 		}
 	}
 	model := answers[len(answers)-1] // the compressed model with a plan
 	res.Acc, res.AccNorm = model.acc(), model.accNorm()
 	res.BaseAcc, res.BaseAccNorm = answers[0].acc(), answers[0].accNorm()
-	if n := float64(len(t.Items)); n > 1 {
+	if n := float64(len(items)); n > 1 {
 		res.AccStderr = math.Sqrt(res.Acc * (1 - res.Acc) / (n - 1))
 	}
 	var cmp *mcComparison
@@ -254,17 +274,17 @@ func MC(e *Env, t *Task, o MCOptions) (MCResult, error) {
 		f := cmp.rule().Flips
 		res.Flips = &f
 	}
-	res.Subsets = mcSubsets(t.Items, answers, rule)
+	res.Subsets = mcSubsets(items, answers, rule)
 	if t.Name == "bbq" {
-		if res.BBQ, err = mcBBQ(t.Items, answers, rule, o.BBQRule); err != nil {
+		if res.BBQ, err = mcBBQ(items, answers, rule, o.BBQRule); err != nil {
 			return MCResult{}, fmt.Errorf("mc: %w", err)
 		}
 	}
 	if o.Items {
-		res.Items = make([]MCItem, len(t.Items))
-		for i, it := range t.Items {
-			row := MCItem{Index: i, ID: it.ID, Subset: it.Subset, Gold: it.Gold, Lengths: lengths[i],
-				Truncated: run.truncated[i], Model: model.row(i)}
+		res.Items = make([]MCItem, len(items))
+		for i, it := range items {
+			row := MCItem{Index: index[i], ID: it.ID, Subset: it.Subset, Gold: it.Gold, Lengths: lengths[i],
+				Truncated: run.truncated[index[i]], Model: model.row(i)}
 			if cmp != nil {
 				b := answers[0].row(i)
 				row.Base = &b

@@ -488,3 +488,24 @@ func TestMCBBQ(t *testing.T) {
 		t.Errorf("repo rule: %+v", r)
 	}
 }
+
+func TestMCSkipsTooLong(t *testing.T) {
+	e := mcOpenEmbedded(t, 1)
+	task := mcTinyTask()
+	long := Item{ID: "long", Choices: []Choice{
+		{Context: "Once upon a", Continuation: " time", Text: "time"},
+		{Context: "Once upon a", Continuation: " time there was a big dog who liked to run in the park", Text: "time there …"},
+	}}
+	task.Items = append(task.Items[:3], append([]Item{long}, task.Items[3:]...)...)
+	r, err := MC(e, task, MCOptions{MaxLen: 12, Items: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.N != 7 || !slices.Equal(r.Skipped, []string{"long"}) || r.Acc != 1 || len(r.Items) != 7 || r.Items[3].Index != 4 {
+		t.Errorf("n %d skipped %q acc %v items %d (item 3 is task item %d)", r.N, r.Skipped, r.Acc, len(r.Items), r.Items[3].Index)
+	}
+	task.Items = []Item{long}
+	if _, err := MC(e, task, MCOptions{MaxLen: 12}); err == nil {
+		t.Error("a task with no item that fits gave no error")
+	}
+}

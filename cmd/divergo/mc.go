@@ -83,6 +83,10 @@ func runMC(args []string) error {
 	for _, u := range r.UnusedRules {
 		fmt.Fprintf(os.Stderr, "divergo mc: warning: plan rule %q matches no component of this model\n", u)
 	}
+	if n := len(r.Skipped); n > 0 {
+		fmt.Fprintf(os.Stderr, "divergo mc: note: %d items left out, an option alone exceeds the %d-token window (first: %s); raise -c to score them\n",
+			n, r.MaxLen, r.Skipped[0])
+	}
 	if r.Truncated > 0 {
 		fmt.Fprintf(os.Stderr, "divergo mc: note: %d of %d items were cut from the left to the %d-token window\n", r.Truncated, r.N, r.MaxLen)
 	}
@@ -131,6 +135,9 @@ func mcPct(v float64) string { return fmt.Sprintf("%6.2f%%", 100*v) }
 
 func printMC(r *eval.MCResult) {
 	printf("task       %s (%s), %d items", r.Task, r.File, r.N)
+	if len(r.Skipped) > 0 {
+		printf(" (%d left out: an option exceeds the window)", len(r.Skipped))
+	}
 	if r.Task == "mmlu" {
 		printf(", %d-shot", r.Shots)
 	}
