@@ -360,3 +360,37 @@ func TestParseLimits(t *testing.T) {
 		}
 	}
 }
+
+// The pp and tg runs do what llama-bench's do: from an empty cache, pp in
+// one pass, tg one token at a time; the tg warm-up decodes one token.
+func TestPrefillDecodeRuns(t *testing.T) {
+	m, _ := NewModel(tiny(), mustSpec(t, "f16"), 3)
+	defer m.Close()
+	st, _ := engine.NewState(m, 32, nil)
+	tokens := []int{5, 6, 7, 8, 9, 10}
+	for _, c := range []struct {
+		name  string
+		run   func(bool) (time.Duration, float64, error)
+		timed bool
+		want  int
+	}{
+		{"pp", prefill(st, tokens), true, 6},
+		{"tg warm-up", decode(st, tokens), false, 1},
+		{"tg", decode(st, tokens), true, 6},
+		{"tg after warm-up", decode(st, tokens[:4]), true, 4},
+	} {
+		if _, err := st.Forward([]int{1, 2}, 0); err != nil { // a non-empty cache to start from
+			t.Fatal(err)
+		}
+		d, work, err := c.run(c.timed)
+		if err != nil || d <= 0 || work != float64(c.want) || st.Len() != c.want {
+			t.Errorf("%s: %v, work %g, cache %d, %v; want %d tokens from an empty cache", c.name, d, work, st.Len(), err, c.want)
+		}
+	}
+	// A warm-up does not shorten the timed runs that follow.
+	run := decode(st, tokens)
+	run(false)
+	if _, work, _ := run(true); work != 6 {
+		t.Errorf("tg after its warm-up decoded %g tokens", work)
+	}
+}

@@ -168,6 +168,8 @@ func modelRows(s Shape, o *Options, add func(Row)) error {
 	return nil
 }
 
+// measureModel measures pp and tg of one model on every ISA and thread
+// count.
 func measureModel(s Shape, d DType, m *engine.Model, tokens []int, o *Options, add func(Row)) error {
 	total, perToken := weightBytes(m)
 	for _, isa := range o.ISAs {
@@ -175,12 +177,6 @@ func measureModel(s Shape, d DType, m *engine.Model, tokens []int, o *Options, a
 			return err
 		}
 		for _, t := range o.Threads {
-			pool := kernels.NewPool(t)
-			st, err := engine.NewState(m, max(o.Prompt, o.Gen), pool)
-			if err != nil {
-				pool.Close()
-				return err
-			}
 			row := func(name string, n int, limit float64) Row {
 				r := Row{Name: fmt.Sprintf("%s%d", name, n), Shape: s.Name, DType: d.String(), ISA: string(isa),
 					Threads: t, Unit: "tok/s", Reps: o.Reps, Limit: limit, Bytes: total}
@@ -189,35 +185,20 @@ func measureModel(s Shape, d DType, m *engine.Model, tokens []int, o *Options, a
 				}
 				return r
 			}
-
 			pp := row("pp", o.Prompt, o.Limits.prefill(m, o.Prompt, t))
-			o.progress("%s %s %s t=%d %s", s.Name, d, isa, t, pp.Name)
-			err = measure(&pp, func(bool) (time.Duration, float64, error) {
-				st.Reset()
-				start := time.Now()
-				_, err := st.Forward(tokens[:o.Prompt], 1)
-				return time.Since(start), float64(o.Prompt), err
-			})
-			if err == nil {
-				add(pp)
-				tg := row("tg", o.Gen, o.Limits.decode(m, perToken, o.Gen, t))
-				o.progress("%s %s %s t=%d %s", s.Name, d, isa, t, tg.Name)
-				err = measure(&tg, func(timed bool) (time.Duration, float64, error) {
-					st.Reset()
-					n := o.Gen
-					if !timed {
-						n = 1 // llama-bench warms tg up with one token
-					}
-					start := time.Now()
-					for _, id := range tokens[:n] {
-						if _, err := st.Forward([]int{id}, 1); err != nil {
-							return 0, 0, err
-						}
-					}
-					return time.Since(start), float64(n), nil
-				})
-				if err == nil {
-					add(tg)
+			tg := row("tg", o.Gen, o.Limits.decode(m, perToken, o.Gen, t))
+			pool := kernels.NewPool(t)
+			st, err := engine.NewState(m, max(o.Prompt, o.Gen), pool)
+			for _, test := range []struct {
+				row *Row
+				run func(timed bool) (time.Duration, float64, error)
+			}{{&pp, prefill(st, tokens[:o.Prompt])}, {&tg, decode(st, tokens[:o.Gen])}} {
+				if err != nil {
+					break
+				}
+				o.progress("%s %s %s t=%d %s", s.Name, d, isa, t, test.row.Name)
+				if err = measure(test.row, test.run); err == nil {
+					add(*test.row)
 				}
 			}
 			pool.Close()
@@ -227,6 +208,36 @@ func measureModel(s Shape, d DType, m *engine.Model, tokens []int, o *Options, a
 		}
 	}
 	return nil
+}
+
+// prefill is llama-bench's pp: one forward pass of the tokens from an
+// empty cache, logits for the last position only.
+func prefill(st *engine.State, tokens []int) func(bool) (time.Duration, float64, error) {
+	return func(bool) (time.Duration, float64, error) {
+		st.Reset()
+		start := time.Now()
+		_, err := st.Forward(tokens, 1)
+		return time.Since(start), float64(len(tokens)), err
+	}
+}
+
+// decode is llama-bench's tg: one token at a time from an empty cache,
+// logits each time; the warm-up decodes one token, as llama-bench's does.
+func decode(st *engine.State, tokens []int) func(bool) (time.Duration, float64, error) {
+	return func(timed bool) (time.Duration, float64, error) {
+		st.Reset()
+		n := len(tokens)
+		if !timed {
+			n = 1
+		}
+		start := time.Now()
+		for i := range n {
+			if _, err := st.Forward(tokens[i:i+1], 1); err != nil {
+				return 0, 0, err
+			}
+		}
+		return time.Since(start), float64(n), nil
+	}
 }
 
 // measure runs fn once untimed (warm-up), then row.Reps times; fn returns
