@@ -15,12 +15,17 @@ import (
 	"github.com/divergo/divergo/kernels"
 )
 
+// DefaultDTypes are the weight types measured by default: the types of
+// ENGINE-NOTES §1.5, the quantized ones with int8 activations as llama.cpp
+// runs them, so that each row compares with llama.cpp's figure.
+const DefaultDTypes = "f32,f16,q8_0:a8,q4_0:a8,q4_k:a8"
+
 // Options select what Run measures. The zero value of a field means its
 // default.
 type Options struct {
 	// Shapes to run (default: stories110m).
 	Shapes []Shape
-	// DTypes of the weights (default: f32, f16, q8_0, q4_0, q4_k).
+	// DTypes of the weights (default: DefaultDTypes).
 	DTypes []DType
 	// ISAs are the kernel paths (default: the installed one).
 	ISAs []kernels.ISA
@@ -53,7 +58,7 @@ func (o *Options) defaults() error {
 		o.Shapes = []Shape{s}
 	}
 	if len(o.DTypes) == 0 {
-		o.DTypes, _ = ParseDTypes("f32,f16,q8_0,q4_0,q4_k")
+		o.DTypes, _ = ParseDTypes(DefaultDTypes)
 	}
 	if len(o.ISAs) == 0 {
 		o.ISAs = []kernels.ISA{kernels.CurrentISA()}

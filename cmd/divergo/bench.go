@@ -23,7 +23,7 @@ func runBench(args []string) error {
 	fs.BoolVar(&o.Kernels, "kernels", false, "kernel rows only (GEMM GFLOP/s, GEMV GB/s)")
 	fs.BoolVar(&o.Models, "models", false, "end-to-end rows only (pp and tg tokens/s)")
 	shapes := fs.String("shape", "stories110m", "model shapes, comma-separated: stories110m, tinyllama-1.1b")
-	dtypes := fs.String("dtype", "f32,f16,q8_0,q4_0,q4_k", "weight types, comma-separated quant specs: q8_0:a8 runs int8 activations;\nq4_0 and q4_k are llama-quantize's Q4_0 and Q4_K_M mixtures (add :pure for uniform)")
+	dtypes := fs.String("dtype", bench.DefaultDTypes, "weight types, comma-separated quant specs: :a8 runs int8 activations as llama.cpp does\n(without it, float activations); q4_0 and q4_k are llama-quantize's Q4_0 and Q4_K_M mixtures (add :pure for uniform)")
 	isas := fs.String("isa", "auto", "kernel paths, comma-separated: auto (the one chosen at start), generic, avx2, avx512, neon, all")
 	threads := fs.String("t", "1,2", "thread counts, comma-separated")
 	fs.StringVar(threads, "threads", "1,2", "same as -t")
