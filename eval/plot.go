@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -287,18 +288,20 @@ func (hm *heatmap) draw(dc draw.Canvas) error {
 	bar.Y.Label.Text = hm.m.Label
 	bar.Y.Label.TextStyle.Font.Size = 9
 	bar.Y.Padding = 0
-	if hm.m.Log {
-		bar.Y.Tick.Marker = plot.TickerFunc(func(lo, hi float64) []plot.Tick {
-			var out []plot.Tick
-			for _, t := range (plot.DefaultTicks{}).Ticks(lo, hi) {
-				if t.Label != "" {
-					t.Label = fmt.Sprintf("%.0e", math.Pow(10, t.Value))
-				}
-				out = append(out, t)
+	bar.Y.Tick.Marker = plot.TickerFunc(func(lo, hi float64) []plot.Tick {
+		var out []plot.Tick
+		for _, t := range (plot.DefaultTicks{}).Ticks(lo, hi) {
+			switch {
+			case t.Label == "":
+			case hm.m.Log:
+				t.Label = fmt.Sprintf("%.0e", math.Pow(10, t.Value))
+			default:
+				t.Label = strconv.FormatFloat(t.Value, 'g', 6, 64) // 125, not 125.00
 			}
-			return out
-		})
-	}
+			out = append(out, t)
+		}
+		return out
+	})
 	bar.Title.Text = " "
 	bar.Draw(draw.Crop(dc, dc.Max.X-dc.Min.X-heatBarW+0.1*vg.Inch, -0.15*vg.Inch, 0.55*vg.Inch, -heatTitleH-0.1*vg.Inch))
 	return nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
+	"golang.org/x/sys/unix"
 
 	"github.com/divergo/divergo/eval"
 )
@@ -80,8 +81,12 @@ func (sp *sweepProgress) newBar(stage string, total int) *mpb.Bar {
 	pre := []decor.Decorator{decor.Name(name+" ", decor.WC{}), decor.CountersNoUnit("%d/%d "+unit, decor.WC{W: 18})}
 	switch stage {
 	case "components":
-		pre = []decor.Decorator{decor.Name(name+" ", decor.WC{}), decor.Any(func(decor.Statistics) string {
-			return fmt.Sprintf("%d/%d rows", sp.rows.Load(), sp.total.Load())
+		pre = []decor.Decorator{decor.Name(name+" ", decor.WC{}), decor.Any(func(st decor.Statistics) string {
+			done, total := sp.rows.Load(), sp.total.Load()
+			if st.Completed {
+				done = total // the last sample completes the bar before its row is counted
+			}
+			return fmt.Sprintf("%d/%d rows", done, total)
 		}, decor.WC{W: 14})}
 	case "plan":
 		sp.rows.Store(0)
@@ -136,5 +141,13 @@ func (sp *sweepProgress) finish() {
 	sp.p = nil
 }
 
-// sweepStderrTerminal reports whether stderr is a terminal (progress bars).
-func sweepStderrTerminal() bool { return stderrIsTerminal && os.Getenv("TERM") != "dumb" }
+// sweepStderrTerminal reports whether stderr is a terminal that can show
+// progress bars: one with a width (a pseudo-terminal of zero columns shows
+// nothing) and not TERM=dumb.
+func sweepStderrTerminal() bool {
+	if !stderrIsTerminal || os.Getenv("TERM") == "dumb" {
+		return false
+	}
+	ws, err := unix.IoctlGetWinsize(int(os.Stderr.Fd()), unix.TIOCGWINSZ)
+	return err == nil && ws.Col >= 40
+}
