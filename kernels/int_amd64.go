@@ -3,9 +3,10 @@
 package kernels
 
 // Assembly bodies of divergo's int formats (containers int8 and int4, the
-// latter also holding int3 and int2) for amd64: int_avx2_amd64.s (W·A8,
-// four rows per pass) and int_avx512_amd64.s (decoder and weight-only dot
-// through a code table, VNNI W·A8).
+// latter also holding int3 and int2) for amd64: int_avx2_amd64.s (W·A8
+// GEMV four rows per pass, decoder runs), int_avx512_amd64.s (decoder and
+// weight-only dot over whole groups, nibbles through a code table) and
+// int_vnni_amd64.s (the W·A8 GEMM tile on packed panels).
 //
 // The kernels run the whole groups of a row whose size G is a multiple of
 // 32 (per-row formats: rows whose length is): every act8 block is then a
@@ -88,8 +89,37 @@ var (
 	_ = registerFormat(AVX2, "int4", installIntAVX2)
 )
 
+//go:noescape
+func decGroupsI8SAVX2(dst *float32, src *byte, ng, gs int)
+
+//go:noescape
+func decGroupsI8AAVX2(dst *float32, src *byte, ng, gs int)
+
+//go:noescape
+func decGroupsI4SAVX2(dst *float32, src *byte, ng, gs int)
+
+//go:noescape
+func decGroupsI4AAVX2(dst *float32, src *byte, ng, gs int)
+
+//go:noescape
+func dotGroupsI8SAVX2(w *byte, x *float32, ng, gs int) float32
+
+//go:noescape
+func dotGroupsI8AAVX2(w *byte, x *float32, ng, gs int) float32
+
+//go:noescape
+func dotGroupsI4SAVX2(w *byte, x *float32, ng, gs int) float32
+
+//go:noescape
+func dotGroupsI4AAVX2(w *byte, x *float32, ng, gs int) float32
+
+var intGroupsAVX2 = [4]intGroupKernels{
+	{decGroupsI8SAVX2, dotGroupsI8SAVX2}, {decGroupsI8AAVX2, dotGroupsI8AAVX2},
+	{decGroupsI4SAVX2, dotGroupsI4SAVX2}, {decGroupsI4AAVX2, dotGroupsI4AAVX2},
+}
+
 func installIntAVX2(f *Format, t *formatTable) {
-	installIntDecode(f, t, intDecAVX2)
+	installIntGroups(f, t, intDecAVX2, intGroupsAVX2)
 	l := intLayout{f.bits, f.group, f.asym}
 	t.gemvAct = intGemvAct(l, intActKernelAVX2(l))
 	t.dotAct = dotActFromGemv(t.gemvAct)
@@ -267,6 +297,12 @@ var intGroupsAVX512 = [4]intGroupKernels{
 }
 
 func installIntAVX512(f *Format, t *formatTable) {
+	installIntGroups(f, t, intDecAVX512, intGroupsAVX512)
+}
+
+// installIntGroups installs an ISA's decoder (whole groups by gk, the rest
+// by the run kernels rk) and the weight-only GEMV built on them.
+func installIntGroups(f *Format, t *formatTable, rk [4]decRun, gk [4]intGroupKernels) {
 	l := intLayout{f.bits, f.group, f.asym}
 	i := 0
 	if l.bits != 8 {
@@ -275,8 +311,8 @@ func installIntAVX512(f *Format, t *formatTable) {
 	if l.asym {
 		i++
 	}
-	k := intGroupsAVX512[i]
-	runs := intDecode(l, intDecAVX512[i])
+	k := gk[i]
+	runs := intDecode(l, rk[i])
 	t.decode = intDecodeGroups(l, k.dec, runs)
 	dec := t.decode
 	t.dequant = func(dst []float32, src []byte) { dec(dst, src, len(dst), 0) }
@@ -338,17 +374,6 @@ func intGemvGroups(l intLayout, gdot func(w *byte, x *float32, ng, g int) float3
 			dst[i] = sum
 		}
 	}
-}
-
-// installIntDecode installs the decoder built on the run kernels k and the
-// weight-only GEMV built on the decoder.
-func installIntDecode(f *Format, t *formatTable, k [4]decRun) {
-	l := intLayout{f.bits, f.group, f.asym}
-	t.decode = intDecode(l, intDecRun(l, k))
-	dec := t.decode
-	t.dequant = func(dst []float32, src []byte) { dec(dst, src, len(dst), 0) }
-	t.gemv = intGemvDecode(l, dec)
-	t.dot = dotFromGemv(t.gemv)
 }
 
 // intDecode is the decode hook: each group's requested values are cut into

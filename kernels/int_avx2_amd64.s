@@ -144,6 +144,89 @@
 	BCAST32($0x0f, Y13, X13); \
 	BCAST32($8, Y12, X12)
 
+
+// Whole-group kernels (see int_avx512_amd64.s), eight values a step:
+// decGroupsXxxAVX2(dst *float32, src *byte, ng, gs int) and
+// dotGroupsXxxAVX2(w *byte, x *float32, ng, gs int) float32.
+// SI group, DI dst or x, CX groups left, DX steps per run (gs/8 for int8,
+// gs/16 per half for int4), BX steps left, R12/R13 codes, Y14 d, Y15 lo,
+// Y13 dword 0x0f, Y12 dword 8, Y8 acc, Y9 S, Y10 Σx.
+
+#define G2DARGS \
+	MOVQ dst+0(FP), DI; \
+	MOVQ src+8(FP), SI; \
+	MOVQ ng+16(FP), CX; \
+	MOVQ gs+24(FP), DX; \
+	BCAST32($0x0f, Y13, X13); \
+	BCAST32($8, Y12, X12)
+
+#define G2FARGS \
+	MOVQ w+0(FP), SI; \
+	MOVQ x+8(FP), DI; \
+	MOVQ ng+16(FP), CX; \
+	MOVQ gs+24(FP), DX; \
+	BCAST32($0x0f, Y13, X13); \
+	BCAST32($8, Y12, X12); \
+	VXORPS Y8, Y8, Y8
+
+// G2SUM: X8 = Σ lanes of Y8.
+#define G2SUM \
+	VEXTRACTF128 $1, Y8, X9; \
+	VADDPS X9, X8, X8; \
+	VPERMILPS $0x4e, X8, X9; \
+	VADDPS X9, X8, X8; \
+	VPERMILPS $0xb1, X8, X9; \
+	VADDPS X9, X8, X8
+
+// Code conversions of Y0 (eight zero-extended bytes) into float codes.
+#define C8S VPMOVSXBD (R13), Y0
+#define C8A VPMOVZXBD (R13), Y0
+#define C4LO \
+	VPMOVZXBD (R13), Y0; \
+	VPAND Y13, Y0, Y0
+#define C4HI \
+	VPMOVZXBD (R13), Y0; \
+	VPSRLD $4, Y0, Y0
+#define OFF8 VPSUBD Y12, Y0, Y0
+#define NOOFF
+
+// G2DRUN(label, CODE, OFF, LO): decode DX steps of codes at R12 → DI.
+#define G2DRUN(label, CODE, OFF, LO) \
+	MOVQ DX, BX; \
+	MOVQ R12, R13; \
+label: \
+	CODE; \
+	OFF; \
+	VCVTDQ2PS Y0, Y0; \
+	VMULPS Y14, Y0, Y0; \
+	LO; \
+	VMOVUPS Y0, (DI); \
+	ADDQ $8, R13; \
+	ADDQ $32, DI; \
+	DECQ BX; \
+	JNZ  label
+
+// G2FRUN(label, CODE, OFF, SX): S += codes·x over DX steps (x at DI).
+#define G2FRUN(label, CODE, OFF, SX) \
+	MOVQ DX, BX; \
+	MOVQ R12, R13; \
+label: \
+	CODE; \
+	OFF; \
+	VCVTDQ2PS Y0, Y0; \
+	VMOVUPS (DI), Y1; \
+	VFMADD231PS Y1, Y0, Y9; \
+	SX; \
+	ADDQ $8, R13; \
+	ADDQ $32, DI; \
+	DECQ BX; \
+	JNZ  label
+
+#define ADDLO2 VADDPS Y15, Y0, Y0
+#define NOLO2
+#define SX2 VADDPS Y1, Y10, Y10
+#define NOSX2
+
 // func gemvActInt8SymAVX2(a *intArgs)
 TEXT ·gemvActInt8SymAVX2(SB), NOSPLIT, $0-8
 	IARGS
@@ -369,5 +452,185 @@ e4aloop:
 	JNZ  e4aloop
 
 e4adone:
+	VZEROUPPER
+	RET
+
+// func decGroupsI8SAVX2(dst *float32, src *byte, ng, gs int)
+TEXT ·decGroupsI8SAVX2(SB), NOSPLIT, $0-32
+	G2DARGS
+	SHRQ $3, DX
+	TESTQ CX, CX
+	JLE h8sdone
+
+h8sgrp:
+	VBROADCASTSS (SI), Y14
+	LEAQ 4(SI), R12
+	G2DRUN(h8sloop, C8S, NOOFF, NOLO2)
+	MOVQ R13, SI
+	DECQ CX
+	JNZ  h8sgrp
+
+h8sdone:
+	VZEROUPPER
+	RET
+
+// func decGroupsI8AAVX2(dst *float32, src *byte, ng, gs int)
+TEXT ·decGroupsI8AAVX2(SB), NOSPLIT, $0-32
+	G2DARGS
+	SHRQ $3, DX
+	TESTQ CX, CX
+	JLE h8adone
+
+h8agrp:
+	VBROADCASTSS (SI), Y14
+	VBROADCASTSS 4(SI), Y15
+	LEAQ 8(SI), R12
+	G2DRUN(h8aloop, C8A, NOOFF, ADDLO2)
+	MOVQ R13, SI
+	DECQ CX
+	JNZ  h8agrp
+
+h8adone:
+	VZEROUPPER
+	RET
+
+// func decGroupsI4SAVX2(dst *float32, src *byte, ng, gs int)
+TEXT ·decGroupsI4SAVX2(SB), NOSPLIT, $0-32
+	G2DARGS
+	SHRQ $4, DX
+	TESTQ CX, CX
+	JLE h4sdone
+
+h4sgrp:
+	VBROADCASTSS (SI), Y14
+	LEAQ 4(SI), R12
+	G2DRUN(h4slo, C4LO, OFF8, NOLO2)
+	G2DRUN(h4shi, C4HI, OFF8, NOLO2)
+	MOVQ R13, SI
+	DECQ CX
+	JNZ  h4sgrp
+
+h4sdone:
+	VZEROUPPER
+	RET
+
+// func decGroupsI4AAVX2(dst *float32, src *byte, ng, gs int)
+TEXT ·decGroupsI4AAVX2(SB), NOSPLIT, $0-32
+	G2DARGS
+	SHRQ $4, DX
+	TESTQ CX, CX
+	JLE h4adone
+
+h4agrp:
+	VBROADCASTSS (SI), Y14
+	VBROADCASTSS 4(SI), Y15
+	LEAQ 8(SI), R12
+	G2DRUN(h4alo, C4LO, NOOFF, ADDLO2)
+	G2DRUN(h4ahi, C4HI, NOOFF, ADDLO2)
+	MOVQ R13, SI
+	DECQ CX
+	JNZ  h4agrp
+
+h4adone:
+	VZEROUPPER
+	RET
+
+// func dotGroupsI8SAVX2(w *byte, x *float32, ng, gs int) float32
+TEXT ·dotGroupsI8SAVX2(SB), NOSPLIT, $0-36
+	G2FARGS
+	SHRQ $3, DX
+	TESTQ CX, CX
+	JLE f8sdone
+
+f8sgrp:
+	VXORPS Y9, Y9, Y9
+	LEAQ 4(SI), R12
+	G2FRUN(f8sloop, C8S, NOOFF, NOSX2)
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y9, Y14, Y8
+	MOVQ R13, SI
+	DECQ CX
+	JNZ  f8sgrp
+
+f8sdone:
+	G2SUM
+	VMOVSS X8, ret+32(FP)
+	VZEROUPPER
+	RET
+
+// func dotGroupsI8AAVX2(w *byte, x *float32, ng, gs int) float32
+TEXT ·dotGroupsI8AAVX2(SB), NOSPLIT, $0-36
+	G2FARGS
+	SHRQ $3, DX
+	TESTQ CX, CX
+	JLE f8adone
+
+f8agrp:
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	LEAQ 8(SI), R12
+	G2FRUN(f8aloop, C8A, NOOFF, SX2)
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y9, Y14, Y8
+	VBROADCASTSS 4(SI), Y15
+	VFMADD231PS Y10, Y15, Y8
+	MOVQ R13, SI
+	DECQ CX
+	JNZ  f8agrp
+
+f8adone:
+	G2SUM
+	VMOVSS X8, ret+32(FP)
+	VZEROUPPER
+	RET
+
+// func dotGroupsI4SAVX2(w *byte, x *float32, ng, gs int) float32
+TEXT ·dotGroupsI4SAVX2(SB), NOSPLIT, $0-36
+	G2FARGS
+	SHRQ $4, DX
+	TESTQ CX, CX
+	JLE f4sdone
+
+f4sgrp:
+	VXORPS Y9, Y9, Y9
+	LEAQ 4(SI), R12
+	G2FRUN(f4slo, C4LO, OFF8, NOSX2)
+	G2FRUN(f4shi, C4HI, OFF8, NOSX2)
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y9, Y14, Y8
+	MOVQ R13, SI
+	DECQ CX
+	JNZ  f4sgrp
+
+f4sdone:
+	G2SUM
+	VMOVSS X8, ret+32(FP)
+	VZEROUPPER
+	RET
+
+// func dotGroupsI4AAVX2(w *byte, x *float32, ng, gs int) float32
+TEXT ·dotGroupsI4AAVX2(SB), NOSPLIT, $0-36
+	G2FARGS
+	SHRQ $4, DX
+	TESTQ CX, CX
+	JLE f4adone
+
+f4agrp:
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	LEAQ 8(SI), R12
+	G2FRUN(f4alo, C4LO, NOOFF, SX2)
+	G2FRUN(f4ahi, C4HI, NOOFF, SX2)
+	VBROADCASTSS (SI), Y14
+	VFMADD231PS Y9, Y14, Y8
+	VBROADCASTSS 4(SI), Y15
+	VFMADD231PS Y10, Y15, Y8
+	MOVQ R13, SI
+	DECQ CX
+	JNZ  f4agrp
+
+f4adone:
+	G2SUM
+	VMOVSS X8, ret+32(FP)
 	VZEROUPPER
 	RET

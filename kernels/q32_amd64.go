@@ -2,11 +2,10 @@
 
 package kernels
 
-import "math"
-
 // Assembly bodies of the ggml 32-value block formats (q8_0, q4_0, q4_1,
-// q5_0, q5_1) for amd64: q32_avx2_amd64.s (AVX2 + FMA + F16C) and
-// q32_avx512_amd64.s (AVX-512, VNNI for the W·A8 tiles).
+// q5_0, q5_1) for amd64: q32_avx2_amd64.s (AVX2 + FMA + F16C: W·A8 and
+// weight-only GEMV, decoders), q32_avx512_amd64.s (AVX-512 weight-only
+// GEMV) and q32_vnni_amd64.s (AVX-512 VNNI: W·A8 GEMV and GEMM tiles).
 //
 // The row kernels work on four weight rows per pass over the activation
 // row; the wrappers below check every length once, then hand the assembly
@@ -264,8 +263,11 @@ type q32Panel struct {
 	codes  func(b []byte, g int) uint32 // unsigned codes of values 4g…4g+3 of block b
 	tile   gemmTile
 	rows8  actRows8
-	// packAsm packs up to lanes() rows into one panel (the same layout as
-	// pack, which documents it and stays as the reference in tests).
+	// packAsm packs up to lanes() rows of nb blocks into one panel: per
+	// block the rows' scales d[8] (and m[8]) as float32, then the codes
+	// of values 4g…4g+3 for g = 0…7 as [g][lane][4 bytes]; lanes past the
+	// rows repeat the last row, lane 7 of the offset formats holds the
+	// offset code. (q32Panel.pack in the tests is the Go reference.)
 	packAsm func(dst *byte, w *byte, stride, nrows, nb int)
 }
 
@@ -388,60 +390,6 @@ func (p *q32Panel) lanes() int {
 	}
 	return 8
 }
-
-// pack writes the panels of rows rows (w + r·stride) of nb blocks into buf.
-func (p *q32Panel) pack(buf []byte, w []byte, stride, rows, nb int) {
-	lanes, pbb := p.lanes(), p.blockBytes()
-	hdr := pbb - 256
-	off := uint32(p.offset) * 0x01010101
-	for pi := 0; pi*lanes < rows; pi++ {
-		pan := buf[pi*nb*pbb : (pi+1)*nb*pbb]
-		for lane := 0; lane < 8; lane++ {
-			r := pi*lanes + lane
-			switch {
-			case lane >= lanes:
-				for b := 0; b < nb; b++ {
-					o := b * pbb
-					putF32LE(pan[o+4*lane:], 0)
-					for g := 0; g < 8; g++ {
-						putLE32(pan[o+hdr+32*g+4*lane:], off)
-					}
-				}
-			case r >= rows:
-				for b := 0; b < nb; b++ {
-					o := b * pbb
-					putF32LE(pan[o+4*lane:], 0)
-					if p.hasMin {
-						putF32LE(pan[o+32+4*lane:], 0)
-					}
-					for g := 0; g < 8; g++ {
-						putLE32(pan[o+hdr+32*g+4*lane:], 0)
-					}
-				}
-			default:
-				row := w[r*stride : r*stride+nb*p.bb]
-				for b := 0; b < nb; b++ {
-					blk := row[b*p.bb : (b+1)*p.bb]
-					o := b * pbb
-					putF32LE(pan[o+4*lane:], half(blk))
-					if p.hasMin {
-						putF32LE(pan[o+32+4*lane:], half(blk[2:]))
-					}
-					for g := 0; g < 8; g++ {
-						putLE32(pan[o+hdr+32*g+4*lane:], p.codes(blk, g))
-					}
-				}
-			}
-		}
-	}
-}
-
-func putLE32(b []byte, v uint32) {
-	_ = b[3]
-	b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-}
-
-func putF32LE(b []byte, v float32) { putLE32(b, math.Float32bits(v)) }
 
 // gemmAct is the gemmAct hook: pack the rows once, then run every panel
 // against the tokens in groups of eight. A last group of fewer than eight

@@ -4,6 +4,7 @@ package kernels
 
 import (
 	"bytes"
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -73,3 +74,57 @@ func TestPackPanels(t *testing.T) {
 		}
 	}
 }
+
+// pack is the reference of the assembly packers: it writes the panels of rows rows (w + r·stride) of nb blocks into buf.
+func (p *q32Panel) pack(buf []byte, w []byte, stride, rows, nb int) {
+	lanes, pbb := p.lanes(), p.blockBytes()
+	hdr := pbb - 256
+	off := uint32(p.offset) * 0x01010101
+	for pi := 0; pi*lanes < rows; pi++ {
+		pan := buf[pi*nb*pbb : (pi+1)*nb*pbb]
+		for lane := 0; lane < 8; lane++ {
+			r := pi*lanes + lane
+			switch {
+			case lane >= lanes:
+				for b := 0; b < nb; b++ {
+					o := b * pbb
+					putF32LE(pan[o+4*lane:], 0)
+					for g := 0; g < 8; g++ {
+						putLE32(pan[o+hdr+32*g+4*lane:], off)
+					}
+				}
+			case r >= rows:
+				for b := 0; b < nb; b++ {
+					o := b * pbb
+					putF32LE(pan[o+4*lane:], 0)
+					if p.hasMin {
+						putF32LE(pan[o+32+4*lane:], 0)
+					}
+					for g := 0; g < 8; g++ {
+						putLE32(pan[o+hdr+32*g+4*lane:], 0)
+					}
+				}
+			default:
+				row := w[r*stride : r*stride+nb*p.bb]
+				for b := 0; b < nb; b++ {
+					blk := row[b*p.bb : (b+1)*p.bb]
+					o := b * pbb
+					putF32LE(pan[o+4*lane:], half(blk))
+					if p.hasMin {
+						putF32LE(pan[o+32+4*lane:], half(blk[2:]))
+					}
+					for g := 0; g < 8; g++ {
+						putLE32(pan[o+hdr+32*g+4*lane:], p.codes(blk, g))
+					}
+				}
+			}
+		}
+	}
+}
+
+func putLE32(b []byte, v uint32) {
+	_ = b[3]
+	b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+}
+
+func putF32LE(b []byte, v float32) { putLE32(b, math.Float32bits(v)) }
