@@ -498,7 +498,7 @@ gemvI8Sx1NEON_done:
 // values (i8 layout, asymmetric) with act8 blocks, bit for bit the generic dotAct:
 // per block the integer sum, acc += db·isum (accS += db·s), per group
 // sum += d·acc (+ lo·accS), the rows in the lanes.
-// int8 asym codes u are taken as u−128 (EOR 0x80) and 128·s added back.
+// int8 asym codes u enter the integer dot as u−128 (EOR 0x80), 128·s added back.
 // R1 w, R2 stride, R3 xq, R4 groups, R6 blocks per group, R10 block
 // counter, R11 G/2 bytes, R5/R7/R8/R12 rows; V0–V7 weights, V8–V9
 // activations, V10–V13 integer sums, V14–V15 scratch, V16 db, V17 s,
@@ -587,7 +587,7 @@ gemvActI8Ax4SDOT_done:
 // values (i8 layout, asymmetric) with act8 blocks, bit for bit the generic dotAct:
 // per block the integer sum, acc += db·isum (accS += db·s), per group
 // sum += d·acc (+ lo·accS), the rows in the lanes.
-// int8 asym codes u are taken as u−128 (EOR 0x80) and 128·s added back.
+// int8 asym codes u enter the integer dot as u−128 (EOR 0x80), 128·s added back.
 // R1 w, R2 stride, R3 xq, R4 groups, R6 blocks per group, R10 block
 // counter, R11 G/2 bytes, R5/R7/R8/R12 rows; V0–V7 weights, V8–V9
 // activations, V10–V13 integer sums, V14–V15 scratch, V16 db, V17 s,
@@ -880,7 +880,7 @@ gemvI8Ax4NEON_done:
 // values (i8 layout, asymmetric) with act8 blocks, bit for bit the generic dotAct:
 // per block the integer sum, acc += db·isum (accS += db·s), per group
 // sum += d·acc (+ lo·accS), the rows in the lanes.
-// int8 asym codes u are taken as u−128 (EOR 0x80) and 128·s added back.
+// int8 asym codes u enter the integer dot as u−128 (EOR 0x80), 128·s added back.
 // R1 w, R2 stride, R3 xq, R4 groups, R6 blocks per group, R10 block
 // counter, R11 G/2 bytes, R5/R7/R8/R12 rows; V0–V7 weights, V8–V9
 // activations, V10–V13 integer sums, V14–V15 scratch, V16 db, V17 s,
@@ -941,7 +941,7 @@ gemvActI8Ax1SDOT_done:
 // values (i8 layout, asymmetric) with act8 blocks, bit for bit the generic dotAct:
 // per block the integer sum, acc += db·isum (accS += db·s), per group
 // sum += d·acc (+ lo·accS), the rows in the lanes.
-// int8 asym codes u are taken as u−128 (EOR 0x80) and 128·s added back.
+// int8 asym codes u enter the integer dot as u−128 (EOR 0x80), 128·s added back.
 // R1 w, R2 stride, R3 xq, R4 groups, R6 blocks per group, R10 block
 // counter, R11 G/2 bytes, R5/R7/R8/R12 rows; V0–V7 weights, V8–V9
 // activations, V10–V13 integer sums, V14–V15 scratch, V16 db, V17 s,

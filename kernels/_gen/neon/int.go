@@ -139,6 +139,13 @@ func genIntAct(a *Asm, k intKind, rows int, sdot bool) {
 		variant = "SDOT"
 	}
 	name := fmt.Sprintf("gemvAct%sx%d%s", k.id, rows, variant)
+	kind, note := "symmetric", ""
+	if k.asym {
+		kind = "asymmetric"
+		if k.layout == "i8" {
+			note = "\nint8 asym codes u enter the integer dot as u−128 (EOR 0x80), 128·s added back."
+		}
+	}
 	a.Func(name, "dst *float32, w *byte, stride int, xq *byte, ng int, nbg int", fmt.Sprintf(`%s writes for %d row(s) the W·A8 dot of ng whole groups of 32·nbg
 values (%s layout, %s) with act8 blocks, bit for bit the generic dotAct:
 per block the integer sum, acc += db·isum (accS += db·s), per group
@@ -147,8 +154,7 @@ R1 w, R2 stride, R3 xq, R4 groups, R6 blocks per group, R10 block
 counter, R11 G/2 bytes, R5/R7/R8/R12 rows; V0–V7 weights, V8–V9
 activations, V10–V13 integer sums, V14–V15 scratch, V16 db, V17 s,
 V18 128·s, V19 d, V20 lo, V21 acc, V22 accS, V23 sum, V24 s as float,
-V25 0x0f, V26 8, V27 0x80.`, name, rows, k.layout, map[bool]string{false: "symmetric", true: "asymmetric"}[k.asym],
-		map[bool]string{false: "", true: map[bool]string{false: "", true: "\nint8 asym codes u are taken as u−128 (EOR 0x80) and 128·s added back."}[k.layout == "i8"]}[k.asym]))
+V25 0x0f, V26 8, V27 0x80.`, name, rows, k.layout, kind, note))
 	a.Arg("dst", 0)
 	a.Arg("w", 1)
 	a.Arg("stride", 2)

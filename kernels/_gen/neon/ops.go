@@ -25,8 +25,8 @@ Counts are multiples of 4 (8 for the conversions); the wrappers do the tails.`)
 	return a
 }
 
-// loop4 emits the common shape: a main loop of step elements (body), then
-// a loop of 4 (body4), counting down R2... in register cnt.
+// loops emits the common shape: a main loop of step elements (body), then
+// a loop of 4 (body4), counting the elements down in cnt.
 func loops(a *Asm, cnt R, step int, body func(), body4 func()) {
 	a.I("CMP $%d, %s", step, cnt)
 	a.I("BLT %s", a.Lbl("tail"))
