@@ -23,6 +23,11 @@ import (
 //     decode, so every format gets a GEMM), and a register-blocked
 //     microkernel runs over tiles of activation rows × weight rows.
 //
+// With a Backend installed (SetBackend), n > 1 and a non-nil p, MatMul first
+// offers the product to the backend (a GPU), which may take it; w must then
+// be a weight, whose values do not change while it is reachable (see
+// Backend).
+//
 // Work is split by rows of W (output features), so each weight byte is read
 // by one worker; results do not depend on the thread count, bit for bit.
 // The GEMV and GEMM paths sum in different orders: their results agree to
@@ -47,6 +52,9 @@ func MatMul(p *Pool, dst []float32, w *Matrix, x []float32, n int) {
 	}
 	if w.Cols == 0 {
 		clear(dst)
+		return
+	}
+	if n > 1 && p != nil && backend != nil && backend.MatMul(p, dst, w, x, n) {
 		return
 	}
 	if n*w.Rows*w.Cols < minParallelWork {
