@@ -210,6 +210,44 @@ func (sc *mcScorer) loglik(r mcRequest) (float64, error) {
 	return ll, nil
 }
 
+// scoreChunk scores items lo…hi−1 on every model, each model from an
+// empty cache. On error it returns the index of the item that failed.
+func (run *mcRun) scoreChunk(enc *mcEncoder, scorers []*mcScorer, items []Item, lo, hi int) (int, error) {
+	reqs := make([][]mcRequest, hi-lo)
+	for i := lo; i < hi; i++ {
+		for k, ch := range items[i].Choices {
+			r, err := enc.encode(ch.Context, ch.Continuation)
+			if errors.Is(err, errMCTooLong) {
+				run.skipped[i], reqs[i-lo] = true, nil
+				break
+			}
+			if err != nil {
+				return i, fmt.Errorf("%s option %d: %w", items[i].ID, k, err)
+			}
+			reqs[i-lo] = append(reqs[i-lo], r)
+			run.truncated[i] = run.truncated[i] || r.truncated
+		}
+	}
+	for m, sc := range scorers {
+		sc.reset()
+		for i := lo; i < hi; i++ {
+			if run.skipped[i] {
+				continue
+			}
+			lls := make([]float64, len(reqs[i-lo]))
+			for _, k := range mcOrder(reqs[i-lo]) {
+				ll, err := sc.loglik(reqs[i-lo][k])
+				if err != nil {
+					return i, fmt.Errorf("%s option %d: %w", items[i].ID, k, err)
+				}
+				lls[k] = ll
+			}
+			run.ll[m][i] = lls
+		}
+	}
+	return 0, nil
+}
+
 // mcOrder returns the order in which to score an item's requests: options
 // with the same context tokens next to each other (first appearance
 // first), so each distinct context is run once. Left truncation can give
@@ -315,40 +353,9 @@ func scoreItems(e *Env, models []*engine.Model, items []Item, o MCOptions, maxLe
 					return
 				}
 				lo, hi := c*mcChunk, min((c+1)*mcChunk, len(items))
-				reqs := make([][]mcRequest, hi-lo)
-				for i := lo; i < hi; i++ {
-					for k, ch := range items[i].Choices {
-						r, err := enc.encode(ch.Context, ch.Continuation)
-						if errors.Is(err, errMCTooLong) {
-							run.skipped[i], reqs[i-lo] = true, nil
-							break
-						}
-						if err != nil {
-							fail(i, fmt.Errorf("%s option %d: %w", items[i].ID, k, err))
-							return
-						}
-						reqs[i-lo] = append(reqs[i-lo], r)
-						run.truncated[i] = run.truncated[i] || r.truncated
-					}
-				}
-				for m, sc := range scorers {
-					sc.reset()
-					for i := lo; i < hi; i++ {
-						if run.skipped[i] {
-							continue
-						}
-						lls := make([]float64, len(reqs[i-lo]))
-						for _, k := range mcOrder(reqs[i-lo]) {
-							r := reqs[i-lo][k]
-							ll, err := sc.loglik(r)
-							if err != nil {
-								fail(i, fmt.Errorf("%s option %d: %w", items[i].ID, k, err))
-								return
-							}
-							lls[k] = ll
-						}
-						run.ll[m][i] = lls
-					}
+				if i, err := run.scoreChunk(enc, scorers, items, lo, hi); err != nil {
+					fail(i, err)
+					return
 				}
 				d := done.Add(int64(hi - lo))
 				if o.Progress != nil {
