@@ -13,9 +13,9 @@ package kernels
 // attention over the KV cache, pass a nil Pool and are never offered.
 type Backend interface {
 	// MatMul computes what MatMul computes, dst[t·Rows + r] = Σ_c
-	// W[r][c]·x[t·Cols + c] for t < n, and reports true; or it writes
-	// nothing and reports false, leaving the product to the CPU. The
-	// arguments have been checked (n > 1, lengths, w.Check). p is the
+	// W[r][c]·x[t·Cols + c] for t < n, and reports true; or it reports
+	// false, leaving the product to the CPU, which then writes all of dst.
+	// The arguments have been checked (n > 1, lengths, w.Check). p is the
 	// caller's pool, for work the backend does on the CPU (converting
 	// weights, say); the backend must not call MatMul with it.
 	MatMul(p *Pool, dst []float32, w *Matrix, x []float32, n int) bool
