@@ -2,10 +2,13 @@ package eval
 
 import (
 	"fmt"
+	"os"
 	"runtime"
+	"strings"
 
 	"github.com/divergo/divergo/engine"
 	"github.com/divergo/divergo/kernels"
+	"github.com/divergo/divergo/kernels/cuda"
 )
 
 // ModelOptions are the common model flags of every command.
@@ -70,13 +73,34 @@ func (e *Env) Close() error {
 }
 
 // SelectISA installs the kernel path named by --isa ("" or "auto" keeps the
-// one chosen at start from the CPU and DIVERGO_ISA).
+// one chosen at start from the CPU and DIVERGO_ISA). "cuda" (or
+// DIVERGO_ISA=cuda) keeps that CPU path and installs the GPU backend for
+// the large products (kernels/cuda); it fails with one line saying what
+// was looked for and where when there is no GPU or library. Every other
+// name removes the GPU backend.
 func SelectISA(name string) error {
+	if (name == "" || name == "auto") && strings.EqualFold(strings.TrimSpace(os.Getenv("DIVERGO_ISA")), "cuda") {
+		name = "cuda"
+	}
+	if name == "cuda" {
+		if gpu == nil {
+			b, err := cuda.Open(cuda.Options{})
+			if err != nil {
+				return fmt.Errorf("--isa %w", err) // "--isa cuda: no CUDA runtime …"
+			}
+			gpu = b
+		}
+		kernels.SetBackend(gpu)
+		return nil
+	}
+	kernels.SetBackend(nil)
 	switch name {
 	case "", "auto":
 		return nil
-	case "cuda":
-		return fmt.Errorf("--isa cuda: the GPU path is not available in this build")
 	}
 	return kernels.SetISA(kernels.ISA(name))
 }
+
+// gpu is the GPU backend once opened: it holds the device copies of the
+// weights for the life of the process.
+var gpu *cuda.Backend
