@@ -41,7 +41,9 @@ func TestSelectISACUDAAbsent(t *testing.T) {
 
 type nopBackend struct{}
 
-func (nopBackend) MatMul(*kernels.Pool, []float32, *kernels.Matrix, []float32, int) bool { return false }
+func (nopBackend) MatMul(*kernels.Pool, []float32, *kernels.Matrix, []float32, int) bool {
+	return false
+}
 
 // TestSelectISARemovesBackend: any other --isa runs on the CPU alone.
 func TestSelectISARemovesBackend(t *testing.T) {
