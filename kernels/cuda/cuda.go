@@ -210,6 +210,9 @@ func newBackend(a *api, libs []string, o Options) (*Backend, error) {
 // Device describes the GPU.
 func (b *Backend) Device() Device { return b.dev }
 
+// String describes the GPU in one line.
+func (b *Backend) String() string { return b.dev.String() }
+
 // Err returns the failure that disabled the backend, or nil.
 func (b *Backend) Err() error {
 	b.mu.Lock()
