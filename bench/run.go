@@ -104,6 +104,15 @@ func Run(o Options) (*Result, error) {
 	if err := o.defaults(); err != nil {
 		return nil, err
 	}
+	// The GPU rows (gpu.go) run with the installed GPU backend, every other
+	// row on the CPU alone.
+	backend := kernels.SetBackend(nil)
+	defer kernels.SetBackend(backend)
+	isas, gpu, err := takeGPU(o.ISAs, backend)
+	if err != nil {
+		return nil, err
+	}
+	o.ISAs = isas
 	for _, isa := range o.ISAs {
 		if !isaAvailable(isa) {
 			return nil, fmt.Errorf("bench: ISA %q is not available here (have %s)", isa, availableList())
@@ -113,6 +122,9 @@ func Run(o Options) (*Result, error) {
 	defer kernels.SetISA(orig)
 	start := time.Now()
 	r := &Result{Machine: Machine{CPU: cpuName(), GoVersion: runtime.Version(), LoadBefore: loadAverage()}, Limits: *o.Limits}
+	if gpu != nil {
+		r.Machine.GPU = gpu.String()
+	}
 	add := func(row Row) {
 		r.Rows = append(r.Rows, row)
 		if o.Progress != nil {
@@ -120,13 +132,18 @@ func Run(o Options) (*Result, error) {
 		}
 	}
 	for _, s := range o.Shapes {
-		if o.Kernels {
+		if o.Kernels && len(o.ISAs) > 0 {
 			if err := kernelRows(s, &o, add); err != nil {
 				return nil, err
 			}
 		}
-		if o.Models {
+		if o.Models && len(o.ISAs) > 0 {
 			if err := modelRows(s, &o, add); err != nil {
+				return nil, err
+			}
+		}
+		if gpu != nil {
+			if err := gpuRows(s, &o, gpu, add); err != nil {
 				return nil, err
 			}
 		}
