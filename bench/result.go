@@ -20,8 +20,8 @@ type Row struct {
 	Matrix  string `json:"matrix,omitempty"`
 	ISA     string `json:"isa"`
 	Threads int    `json:"threads"`
-	// Unit is "tok/s", "GFLOP/s" (int8 operations for W·A8 rows) or "GB/s"
-	// (weight bytes read).
+	// Unit is "tok/s", "GFLOP/s" (int8 operations for W·A8 rows), "GB/s"
+	// (weight bytes read) or "TFLOP/s" (GPU rows).
 	Unit string `json:"unit"`
 	// Value and Std are the mean and standard deviation over Reps
 	// repetitions.
@@ -55,6 +55,8 @@ type Machine struct {
 	// (/proc/loadavg) before and after the run; null where unavailable.
 	LoadBefore *[3]float64 `json:"load_before"`
 	LoadAfter  *[3]float64 `json:"load_after"`
+	// GPU describes the device of the cuda rows, if any.
+	GPU string `json:"gpu,omitempty"`
 }
 
 // A Result is a benchmark table.
@@ -91,12 +93,19 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 			llama = formatValue(*row.LlamaCpp)
 			ratio = fmt.Sprintf("%.2f×", row.Value / *row.LlamaCpp)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %s ± %s | %s | %s | %.0f%% of %s | %s | %s | %.0f%% |\n",
+		limit := "" // no limit known (GPU rows)
+		if row.Limit > 0 {
+			limit = fmt.Sprintf("%.0f%% of %s", 100*row.LimitShare, formatValue(row.Limit))
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %s ± %s | %s | %s | %s | %s | %s | %.0f%% |\n",
 			test, row.Shape, row.DType, row.ISA, row.Threads, formatValue(row.Value), formatValue(row.Std),
-			formatValue(row.Best), row.Unit, 100*row.LimitShare, formatValue(row.Limit), llama, ratio, 100*row.CPUShare)
+			formatValue(row.Best), row.Unit, limit, llama, ratio, 100*row.CPUShare)
 	}
 	m := r.Machine
 	fmt.Fprintf(&b, "\n%s; %s", m.CPU, m.GoVersion)
+	if m.GPU != "" {
+		fmt.Fprintf(&b, "; GPU %s", m.GPU)
+	}
 	if m.LoadBefore != nil && m.LoadAfter != nil {
 		fmt.Fprintf(&b, "; load average %.2f before, %.2f after", m.LoadBefore[0], m.LoadAfter[0])
 	}
