@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/divergo/divergo/bench"
+	"github.com/divergo/divergo/eval"
 	"github.com/divergo/divergo/kernels"
 )
 
@@ -24,7 +25,7 @@ func runBench(args []string) error {
 	fs.BoolVar(&o.Models, "models", false, "end-to-end rows only (pp and tg tokens/s)")
 	shapes := fs.String("shape", "stories110m", "model shapes, comma-separated: stories110m, tinyllama-1.1b")
 	dtypes := fs.String("dtype", bench.DefaultDTypes, "weight types, comma-separated quant specs: :a8 runs int8 activations as llama.cpp does\n(without it, float activations); q4_0 and q4_k are llama-quantize's Q4_0 and Q4_K_M mixtures (add :pure for uniform)")
-	isas := fs.String("isa", "auto", "kernel paths, comma-separated: auto (the one chosen at start), generic, avx2, avx512, neon, all")
+	isas := fs.String("isa", "auto", "kernel paths, comma-separated: auto (the one chosen at start), generic, avx2, avx512, neon, all,\ncuda (GPU rows: cuBLAS GEMM TFLOP/s and prefill tok/s; docs/gpu.md)")
 	threads := fs.String("t", "1,2", "thread counts, comma-separated")
 	fs.StringVar(threads, "threads", "1,2", "same as -t")
 	fs.IntVar(&o.Reps, "r", 3, "timed repetitions after one warm-up")
@@ -58,6 +59,11 @@ func runBench(args []string) error {
 			o.ISAs = append(o.ISAs, kernels.CurrentISA())
 		case "all":
 			o.ISAs = append(o.ISAs, kernels.Available()...)
+		case "cuda":
+			if err := eval.SelectISA("cuda"); err != nil {
+				return err
+			}
+			o.ISAs = append(o.ISAs, bench.GPU)
 		default:
 			o.ISAs = append(o.ISAs, kernels.ISA(name))
 		}
