@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"weak"
@@ -21,13 +22,15 @@ const DefaultMinWork = 1 << 22
 
 // Options configure Open. The zero value is the default.
 type Options struct {
-	// LibDir is searched first for the libraries (default: the
-	// DIVERGO_CUDA_LIB_DIR environment variable).
+	// LibDir lists directories, separated by colons, searched first for the
+	// libraries (default: the DIVERGO_CUDA_LIB_DIR environment variable).
+	// pip's wheels put the runtime and cuBLAS in two directories.
 	LibDir string
 	// Device is the CUDA device ordinal.
 	Device int
 	// MinWork is the fewest multiply-adds a product needs to be taken
-	// (0: DefaultMinWork; negative: every product MatMul offers).
+	// (0: the DIVERGO_CUDA_MIN_WORK environment variable, else
+	// DefaultMinWork; negative: every product MatMul offers).
 	MinWork int
 	// FastActivations rounds activations to the weights' 16-bit type in one
 	// term. By default they are split in two (x = hi + lo, two GEMMs into
@@ -118,6 +121,13 @@ type Backend struct {
 func Open(o Options) (*Backend, error) {
 	if o.LibDir == "" {
 		o.LibDir = os.Getenv("DIVERGO_CUDA_LIB_DIR")
+	}
+	if v := os.Getenv("DIVERGO_CUDA_MIN_WORK"); o.MinWork == 0 && v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("cuda: DIVERGO_CUDA_MIN_WORK=%q is not a number of multiply-adds", v)
+		}
+		o.MinWork = int(max(n, 1))
 	}
 	a, libs, err := loadAPI(o.LibDir)
 	if err != nil {

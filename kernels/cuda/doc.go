@@ -8,7 +8,8 @@
 // Backend; kernels.SetBackend installs it, after which kernels.MatMul
 // offers it every product of more than one activation row made with a
 // worker pool (prefill and teacher-forced passes) and the GPU computes
-// those of at least Options.MinWork multiply-adds. Decoding (one row),
+// those of at least Options.MinWork multiply-adds (DIVERGO_CUDA_MIN_WORK,
+// default DefaultMinWork). Decoding (one row),
 // attention, norms and the rest of the forward pass stay on the CPU, where
 // moving their data would cost more than it saves. eval.SelectISA("cuda")
 // (--isa cuda) does this.
@@ -27,11 +28,12 @@
 //
 // The CUDA runtime (libcudart.so.13, .so.12, .so.11.0, .so) and cuBLAS
 // (libcublas.so.13, .so.12, .so.11, .so; the runtime's major version
-// first) are looked for in DIVERGO_CUDA_LIB_DIR, then by the dynamic loader
-// (LD_LIBRARY_PATH, ld.so.cache), then in $CUDA_HOME and $CUDA_PATH,
-// /usr/local/cuda and /usr/local/cuda-*, the distribution's library
-// directories, and the site-packages of pip's nvidia wheels (those PyTorch
-// installs) and conda. Without them, or without a GPU, Open fails with one
+// first) are looked for in the directories of DIVERGO_CUDA_LIB_DIR (a
+// colon-separated list), then by the dynamic loader (LD_LIBRARY_PATH,
+// ld.so.cache), then in $CUDA_HOME and $CUDA_PATH, /usr/local/cuda and
+// /usr/local/cuda-*, the distribution's library directories, and the
+// site-packages of pip's nvidia wheels (those PyTorch installs: system,
+// user, virtualenv, conda and pyenv Pythons) and conda's lib. Without them, or without a GPU, Open fails with one
 // line that says what was looked for and where.
 //
 // # Building

@@ -71,14 +71,15 @@ func osSearchEnv(goarch string) searchEnv {
 // the dynamic loader's own search (LD_LIBRARY_PATH, the ld.so cache, the
 // system directories), which dlopen does for a bare soname.
 type searchPath struct {
-	libDir string   // DIVERGO_CUDA_LIB_DIR, first when set
+	libDir string   // DIVERGO_CUDA_LIB_DIR as given, for messages
+	libs   []string // its directories, first
 	system []string // toolkit and distribution directories
 	pip    []string // site-packages directories holding nvidia/…
 	conda  []string // $CONDA_PREFIX/lib
 }
 
-// newSearchPath lists the places to look: libDir (DIVERGO_CUDA_LIB_DIR),
-// the dynamic loader, $CUDA_HOME and $CUDA_PATH, /usr/local/cuda and the
+// newSearchPath lists the places to look: the directories of libDir
+// (DIVERGO_CUDA_LIB_DIR, a list separated by colons), the dynamic loader, $CUDA_HOME and $CUDA_PATH, /usr/local/cuda and the
 // versioned toolkits beside it, the distribution's library directories,
 // the site-packages of pip's nvidia wheels (virtualenv, conda, user and
 // system Pythons) and conda's lib.
@@ -95,6 +96,7 @@ func newSearchPath(libDir string, e searchEnv) searchPath {
 			}
 		}
 	}
+	add(&sp.libs, filepath.SplitList(libDir)...)
 	for _, v := range []string{"CUDA_HOME", "CUDA_PATH"} {
 		if root := e.getenv(v); root != "" {
 			add(&sp.system, filepath.Join(root, "lib64"), filepath.Join(root, "lib"))
@@ -121,7 +123,10 @@ func newSearchPath(libDir string, e searchEnv) searchPath {
 	patterns = append(patterns,
 		"/usr/local/lib/python3*/dist-packages", "/usr/local/lib/python3*/site-packages",
 		"/usr/lib/python3/dist-packages", "/usr/lib/python3*/site-packages",
-		"/opt/conda/lib/python3*/site-packages")
+		"/opt/*/lib/python3*/site-packages")
+	if h := e.getenv("HOME"); h != "" {
+		patterns = append(patterns, h+"/.pyenv/versions/*/lib/python3*/site-packages")
+	}
 	for _, p := range patterns {
 		sites, _ := e.glob(p)
 		slices.Sort(sites)
@@ -137,11 +142,7 @@ func newSearchPath(libDir string, e searchEnv) searchPath {
 // dirs returns the directories to search for lib, in order ("" is the
 // dynamic loader).
 func (sp searchPath) dirs(lib library) []string {
-	var d []string
-	if sp.libDir != "" {
-		d = append(d, sp.libDir)
-	}
-	d = append(d, "")
+	d := append(slices.Clone(sp.libs), "")
 	d = append(d, sp.system...)
 	for _, s := range sp.pip {
 		d = append(d, filepath.Join(s, lib.pip), filepath.Join(s, "nvidia/cu13/lib"))

@@ -45,10 +45,10 @@ func TestSearchOrder(t *testing.T) {
 		"/usr/lib/python3.12/site-packages/numpy/__init__.py", // no nvidia/: not listed
 	}
 	env := map[string]string{"CUDA_HOME": "/opt/cuda-home", "VIRTUAL_ENV": "/venv", "CONDA_PREFIX": "/conda"}
-	sp := newSearchPath("/mine", fakeEnv(env, files, "amd64"))
+	sp := newSearchPath("/mine:/yours", fakeEnv(env, files, "amd64"))
 	got := sp.dirs(cublasLib)
 	want := []string{
-		"/mine", "",
+		"/mine", "/yours", "",
 		"/opt/cuda-home/lib64", "/opt/cuda-home/lib",
 		"/usr/local/cuda/lib64", "/usr/local/cuda/targets/x86_64-linux/lib",
 		"/usr/local/cuda-12.4/lib64", "/usr/local/cuda-11.8/lib64",
