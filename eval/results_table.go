@@ -185,7 +185,10 @@ func WriteCSV(w io.Writer, rows []SweepRow) error {
 	sortRows(sorted)
 	for _, r := range sorted {
 		rec := []string{strconv.Itoa(r.Job), r.Component, strconv.Itoa(r.Layer), r.Kind, r.Spec,
-			strconv.FormatInt(r.Params, 10), strconv.FormatInt(r.Bits, 10), f(r.BitsPerWeight), r.Skipped}
+			strconv.FormatInt(r.Params, 10), "", "", r.Skipped}
+		if r.Skipped == "" {
+			rec[6], rec[7] = strconv.FormatInt(r.Bits, 10), f(r.BitsPerWeight)
+		}
 		if d := r.Divergence; d != nil {
 			rec = append(rec, strconv.Itoa(d.Samples), strconv.Itoa(d.Gen), strconv.Itoa(d.Flagged),
 				f(d.FDTM.Mean), f(d.FDTM.Unc), f(d.FDTM.Median), f(d.FDTM.P10), f(d.FDTM.Min), f(d.FDTM.FullShare),

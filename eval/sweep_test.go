@@ -2,6 +2,7 @@ package eval
 
 import (
 	"bytes"
+	csvpkg "encoding/csv"
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
@@ -470,4 +471,100 @@ func FuzzReadResults(f *testing.F) {
 			seen[r.Job] = true
 		}
 	})
+}
+
+// TestSweepPPL: with a perplexity protocol every row carries compare's
+// corpus-text block for its one-component plan.
+func TestSweepPPL(t *testing.T) {
+	e := sweepEnv(t, 2)
+	o := sweepSmall(t)
+	o.Specs = sweepSpecs(t, "int4:g32")
+	o.Components = sweepSel(t, "layers.1.mlp.gate")
+	o.PPLProtocol, o.PPLCtx, o.PPLChunks = "disjoint", 32, 3
+	r, err := Sweep(e, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := r.Rows[0]
+	if row.PPL == nil || row.Text == nil || r.Header.Run.PPL != "disjoint" || r.Header.Run.PPLCtx != 32 {
+		t.Fatalf("row %+v, run ppl %q ctx %d", row, r.Header.Run.PPL, r.Header.Run.PPLCtx)
+	}
+	plan, _ := quant.ParsePlan("layers.1.mlp.gate=int4:g32")
+	c, err := Compare(e, CompareOptions{Plan: plan, Docs: o.Docs, Corpus: o.Corpus, PromptLen: 16, Gen: 12, Samples: 5,
+		PPLProtocol: "disjoint", PPLCtx: 32, PPLChunks: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := json.Marshal(row.Text)
+	want, _ := json.Marshal(c.Text)
+	if !bytes.Equal(got, want) {
+		t.Errorf("sweep text block\n%s\ncompare\n%s", got, want)
+	}
+	m, err := ParseSweepMetric("ppl", r.Rows)
+	if v, ok := m.Value(&row); err != nil || !ok || v != *row.PPL || !strings.Contains(m.Label, "corpus") {
+		t.Errorf("ppl metric: %v %v %g (%s)", err, ok, v, m.Label)
+	}
+}
+
+// TestSweepOutputs: the table is sorted most damaging first with skipped
+// rows last, the CSV has one line per row, and both heatmap formats are
+// written.
+func TestSweepOutputs(t *testing.T) {
+	h, rows, err := ReadResults("testdata/sweep/small.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var md bytes.Buffer
+	if err := WriteMarkdown(&md, h, rows); err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, line := range strings.Split(md.String(), "\n") {
+		if f := strings.Split(line, "|"); len(f) > 3 && strings.HasPrefix(strings.TrimSpace(f[2]), "layers.") {
+			order = append(order, strings.TrimSpace(f[2])+" "+strings.TrimSpace(f[3]))
+		}
+	}
+	sorted := SortByFDTM(rows)
+	if len(order) != 4 || order[3] != "layers.1.mlp.down q4_0" || !strings.Contains(md.String(), "skipped: layers.1.mlp.down cannot take q4_0") {
+		t.Errorf("table order %v:\n%s", order, md.String())
+	}
+	for i := 1; i < len(sorted)-1; i++ {
+		if sorted[i].FDTM.Mean < sorted[i-1].FDTM.Mean {
+			t.Errorf("table not sorted by FDTM ascending: %v", order)
+		}
+	}
+	var csv bytes.Buffer
+	if err := WriteCSV(&csv, rows); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csvpkg.NewReader(&csv).ReadAll()
+	if err != nil || len(recs) != 5 || recs[4][8] == "" || recs[4][12] != "" || recs[1][12] == "" {
+		t.Errorf("CSV (%v):\n%s", err, csv.String())
+	}
+	dir := t.TempDir()
+	for _, name := range SweepMetricNames {
+		m, err := ParseSweepMetric(name, rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exts := []string{".svg"}
+		if name == "fdtm" {
+			exts = append(exts, ".png") // rasterising is the slow part
+		}
+		for _, ext := range exts {
+			path := filepath.Join(dir, name+ext)
+			if err := WriteHeatmap(path, h, rows, m); err != nil {
+				t.Fatal(err)
+			}
+			if st, err := os.Stat(path); err != nil || st.Size() < 1000 {
+				t.Errorf("%s: %v", path, err)
+			}
+		}
+	}
+	if err := WriteHeatmap(filepath.Join(dir, "x.jpg"), h, rows, SweepMetric{}); err == nil {
+		t.Error("heatmap as .jpg accepted")
+	}
+	if _, err := ParseSweepMetric("acc", rows); err == nil {
+		t.Error("metric acc accepted")
+	}
 }
