@@ -2,7 +2,6 @@ package cuda
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -56,15 +55,6 @@ type searchEnv struct {
 	glob   func(pattern string) ([]string, error)
 	exists func(path string) bool
 	goarch string
-}
-
-func osSearchEnv(goarch string) searchEnv {
-	return searchEnv{
-		getenv: os.Getenv,
-		glob:   filepath.Glob,
-		exists: func(p string) bool { _, err := os.Stat(p); return err == nil },
-		goarch: goarch,
-	}
 }
 
 // A searchPath is where a library is looked for, in order. An empty dir is

@@ -5,6 +5,7 @@ package cuda
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 
@@ -109,5 +110,15 @@ func driverDeviceName(open opener) func(int) string {
 			buf = buf[:i]
 		}
 		return string(buf)
+	}
+}
+
+// osSearchEnv is the library search's view of this machine.
+func osSearchEnv(goarch string) searchEnv {
+	return searchEnv{
+		getenv: os.Getenv,
+		glob:   filepath.Glob,
+		exists: func(p string) bool { _, err := os.Stat(p); return err == nil },
+		goarch: goarch,
 	}
 }
