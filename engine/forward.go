@@ -29,6 +29,9 @@ type State struct {
 	pool *kernels.Pool
 	cap  int // positions the KV cache holds
 	pos  int // positions filled
+	// angles is the model's RoPE table when the state was made (it covers
+	// cap positions; the model's may since have grown).
+	angles *kernels.RoPETable
 	// The KV cache of each layer, laid out for attention's matrix
 	// products: k[l] holds each KV head's keys position after position
 	// ([KVHeads][cap][HeadDim]); v[l] holds each KV head's values
@@ -58,10 +61,11 @@ func NewState(m *Model, maxTokens int, pool *kernels.Pool) (*State, error) {
 	if maxTokens < 1 {
 		return nil, fmt.Errorf("engine: state for %d tokens", maxTokens)
 	}
-	if maxTokens > m.rope.MaxPos {
-		return nil, fmt.Errorf("engine: %d tokens exceed the %d positions this model is set up for (raise the context length)", maxTokens, m.rope.MaxPos)
+	rope, err := m.rope.table(maxTokens)
+	if err != nil {
+		return nil, err
 	}
-	s := &State{m: m, pool: pool, cap: maxTokens}
+	s := &State{m: m, pool: pool, cap: maxTokens, angles: rope}
 	kv := c.KVDim()
 	s.k = make([][]float32, c.Layers)
 	s.v = make([][]float32, c.Layers)
@@ -330,11 +334,11 @@ func (s *State) rope(x []float32, n, T int) {
 	}
 	if !s.parallel(T) {
 		for t := 0; t < T; t++ {
-			rotate(x[t*n:(t+1)*n], s.m.rope, s.pos+t)
+			rotate(x[t*n:(t+1)*n], s.angles, s.pos+t)
 		}
 		return
 	}
-	s.pool.Run(T, func(_, t int) { rotate(x[t*n:(t+1)*n], s.m.rope, s.pos+t) })
+	s.pool.Run(T, func(_, t int) { rotate(x[t*n:(t+1)*n], s.angles, s.pos+t) })
 }
 
 // store appends the T new keys and values (s.kn, s.vn) of layer l to the

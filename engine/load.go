@@ -21,9 +21,9 @@ type LoadOptions struct {
 	// llama2.c tokenizer.bin) overriding the one found with the model; a
 	// llama2.c checkpoint needs one unless a tokenizer file lies beside it.
 	Tokenizer string
-	// Context is the longest sequence the model will be run on; it sizes
-	// the RoPE table (default: the larger of the model's context length
-	// and 4096).
+	// Context is the longest sequence the model will be run on (default:
+	// the larger of the model's context length and 4096). The RoPE table
+	// grows to the longest state made, not to this bound.
 	Context int
 }
 
@@ -174,7 +174,7 @@ func (b *builder) finish(opt LoadOptions) (*Model, error) {
 		}
 	}
 	n := max(m.Config.MaxSeq, 4096, opt.Context)
-	rope, err := kernels.NewRoPETable(m.Config.HeadDim, n, m.Config.RopeTheta, m.Config.Angles)
+	rope, err := newRoPETables(m.Config.HeadDim, n, m.Config.RopeTheta, m.Config.Angles)
 	if err != nil {
 		return nil, err
 	}

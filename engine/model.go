@@ -35,7 +35,7 @@ type Model struct {
 	// Source describes where the model came from, for reports.
 	Source Source
 
-	rope *kernels.RoPETable
+	rope *ropeTables
 	res  *resources
 	// kvHalf rounds cached keys and values to float16 (WithKVF16).
 	kvHalf bool
