@@ -305,6 +305,9 @@ func (b *Backend) MatMul(p *kernels.Pool, dst []float32, w *kernels.Matrix, x []
 		return false
 	}
 	b.clock++
+	// w stays reachable until the product is done: its device copy is
+	// freed once the matrix is collected.
+	defer runtime.KeepAlive(w)
 	e, err := b.weight(p, w)
 	if err == nil && e.ptr != 0 {
 		var ok bool

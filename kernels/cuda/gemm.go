@@ -227,6 +227,7 @@ func (b *Backend) TimeGEMM(p *kernels.Pool, w *kernels.Matrix, n, reps int) (sec
 		return 0, "", b.api.cudaError("cudaSetDevice", st)
 	}
 	b.clock++
+	defer runtime.KeepAlive(w) // its device copy lives as long as it does
 	e, err := b.weight(p, w)
 	if err != nil {
 		return 0, "", err
