@@ -131,6 +131,9 @@ func expectedShape(c *Config, kind string) (rows, cols int) {
 // setNorm places a norm weight vector.
 func (b *builder) setNorm(l int, kind string, w []float32) error {
 	if len(w) != b.m.Config.Dim {
+		if l < 0 {
+			return fmt.Errorf("final norm: %d values, want %d", len(w), b.m.Config.Dim)
+		}
 		return fmt.Errorf("%s of layer %d: %d values, want %d", kind, l, len(w), b.m.Config.Dim)
 	}
 	switch kind {
@@ -252,7 +255,7 @@ func buildHF(c Config, tied bool, src tensorSource, source Source, opt LoadOptio
 				return nil, err
 			}
 			if err := b.setNorm(role.layer, role.kind, w); err != nil {
-				return nil, err
+				return nil, fmt.Errorf("tensor %q: %w", t.Name, err)
 			}
 			continue
 		}
@@ -286,7 +289,7 @@ func buildHF(c Config, tied bool, src tensorSource, source Source, opt LoadOptio
 		}
 		w := &kernels.Matrix{Format: format, Rows: rows, Cols: cols, Data: data, A8: meta[stA8Key+t.Name] == "true" && format.Act != nil}
 		if err := b.setMatrix(role.layer, role.kind, w); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("tensor %q: %w", t.Name, err)
 		}
 	}
 	if tied {
@@ -368,7 +371,7 @@ func buildGGUF(f *gguf.File, source Source, opt LoadOptions) (*Model, error) {
 			}
 			format.Dequant(w, data)
 			if err := b.setNorm(role.layer, role.kind, w); err != nil {
-				return nil, err
+				return nil, fmt.Errorf("tensor %q: %w", t.Name, err)
 			}
 			continue
 		}
@@ -513,7 +516,7 @@ func buildLlama2C(ck *llama2c.Checkpoint, source Source, opt LoadOptions) (*Mode
 		switch kind {
 		case "attn_norm", "ffn_norm", "norm":
 			if err := b.setNorm(t.Layer, kind, t.ToFloat32()); err != nil {
-				return nil, err
+				return nil, fmt.Errorf("tensor %s: %w", t.Name, err)
 			}
 			continue
 		}
@@ -522,7 +525,7 @@ func buildLlama2C(ck *llama2c.Checkpoint, source Source, opt LoadOptions) (*Mode
 			return nil, err
 		}
 		if err := b.setMatrix(t.Layer, kind, w); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("tensor %s: %w", t.Name, err)
 		}
 	}
 	return b.finish(opt)
