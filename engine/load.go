@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -433,11 +434,14 @@ func ggufTokenizer(md gguf.Metadata) (*tokenizer.Tokenizer, error) {
 		if err != nil {
 			return fmt.Errorf("%s: %w", key, err)
 		}
-		if v > uint64(len(pieces)) {
-			*dst = -1 // llama.cpp writes uint32(-1) for "none"
-			return nil
+		switch {
+		case v == math.MaxUint32 || v == math.MaxUint64:
+			*dst = -1 // uint32(-1) is llama.cpp's "none"
+		case v >= uint64(len(pieces)):
+			return fmt.Errorf("%s = %d out of range [0, %d)", key, v, len(pieces))
+		default:
+			*dst = int(v)
 		}
-		*dst = int(v)
 		return nil
 	}
 	for key, dst := range map[string]*int{
