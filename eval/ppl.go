@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -64,6 +65,9 @@ func scorePlan(e *Env, tokens []int, plan []metrics.Window, acc *metrics.Perplex
 	longest := 0
 	for _, w := range plan {
 		longest = max(longest, w.Len)
+		if w.BOS && m.Config.BOS < 0 {
+			return errors.New("ppl: the protocol starts each window with BOS, but the tokenizer has no BOS token (use --protocol disjoint or stride:S)")
+		}
 	}
 	s, err := engine.NewState(m, longest, e.Pool)
 	if err != nil {
