@@ -180,7 +180,7 @@ func newHeatmap(h SweepHeader, rows []SweepRow, m SweepMetric) (*heatmap, error)
 
 const (
 	heatCellW   = 0.72 * vg.Inch
-	heatTitleH  = 0.55 * vg.Inch
+	heatTitleH  = 0.72 * vg.Inch
 	heatBarW    = 1.25 * vg.Inch
 	heatMarginW = 0.85 * vg.Inch
 	heatMarginH = 0.95 * vg.Inch
@@ -218,16 +218,17 @@ func (hm *heatmap) draw(dc draw.Canvas) error {
 
 	run := &hm.h.Run
 	title := fmt.Sprintf("divergo sweep · %s · %s", heatModelName(run), hm.m.Label)
-	sub := fmt.Sprintf("each cell: that one matrix compressed alone, the rest of the model unchanged · %s, n = %d, G = %d, S = %d · darker = more damage",
-		heatCorpusName(run.Corpus), run.PromptLen, run.Gen, hm.samples)
+	sub := "each cell: that one matrix compressed alone, the rest of the model unchanged · darker = more damage"
+	sub2 := fmt.Sprintf("%s · n = %d prompt tokens, G = %d compared tokens, S = %d prompts", heatCorpusName(run.Corpus), run.PromptLen, run.Gen, hm.samples)
 	if hm.h.Shard != "" {
-		sub += " · shard " + hm.h.Shard
+		sub2 += " · shard " + hm.h.Shard
 	}
 	ts := text.Style{Color: color.Black, Font: font.From(heatFont, 13), XAlign: draw.XLeft, YAlign: draw.YTop, Handler: plot.DefaultTextHandler}
 	dc.FillText(ts, vg.Point{X: dc.Min.X + 0.15*vg.Inch, Y: dc.Max.Y - 0.08*vg.Inch}, title)
 	ts.Font = font.From(heatFont, 8.5)
 	ts.Color = color.Gray{Y: 0x40}
 	dc.FillText(ts, vg.Point{X: dc.Min.X + 0.15*vg.Inch, Y: dc.Max.Y - 0.34*vg.Inch}, sub)
+	dc.FillText(ts, vg.Point{X: dc.Min.X + 0.15*vg.Inch, Y: dc.Max.Y - 0.5*vg.Inch}, sub2)
 
 	body := draw.Crop(dc, 0, -heatBarW, 0, -heatTitleH)
 	pw := (body.Max.X - body.Min.X) / vg.Length(len(hm.specs))
