@@ -134,14 +134,14 @@ type PlanResult struct {
 	Trajectory []PlanStep     `json:"trajectory"`
 
 	// Run describes the measurements (model, corpus, n, G, S, specs).
-	Run   SweepRun      `json:"sweep"`
-	Notes []string      `json:"notes,omitempty"`
-	Sweep *SweepResult  `json:"-"`
-	Time  PlanTimingOut `json:"timing"`
+	Run    SweepRun     `json:"sweep"`
+	Notes  []string     `json:"notes,omitempty"`
+	Sweep  *SweepResult `json:"-"`
+	Timing PlanTiming   `json:"timing"`
 }
 
-// PlanTimingOut is the wall time of the planner's stages in seconds.
-type PlanTimingOut struct {
+// PlanTiming is the wall time of the planner's stages in seconds.
+type PlanTiming struct {
 	Sweep   float64 `json:"sweep_s"`   // the sweep (or reading it), references and the base pass
 	Measure float64 `json:"measure_s"` // the whole-model measurements of the steps
 	Total   float64 `json:"total_s"`
@@ -236,7 +236,7 @@ func Plan(e *Env, o PlanOptions) (PlanResult, error) {
 			return r, fmt.Errorf("plan: %w", err)
 		}
 	}
-	r.Time.Sweep = time.Since(start).Seconds()
+	r.Timing.Sweep = time.Since(start).Seconds()
 	// Progress counts compared samples over the most steps there can be.
 	units, total := 0, len(sw.samples)*((len(cands)+o.Step-1)/o.Step)
 	sw.onSample = func() {
@@ -323,7 +323,7 @@ func Plan(e *Env, o PlanOptions) (PlanResult, error) {
 		dd := d
 		measured = &dd
 	}
-	r.Time.Measure = time.Since(t0).Seconds()
+	r.Timing.Measure = time.Since(t0).Seconds()
 
 	// The plan: one rule per compressed component, in model order.
 	r.Rules = []PlanRule{}
@@ -351,7 +351,7 @@ func Plan(e *Env, o PlanOptions) (PlanResult, error) {
 	r.CompressedShareModel = float64(r.CompressedParams) / float64(r.ModelParams)
 	r.Predicted = planPredict(accepted, sw.G)
 	r.Measured = measured
-	r.Time.Total = time.Since(start).Seconds()
+	r.Timing.Total = time.Since(start).Seconds()
 	return r, nil
 }
 

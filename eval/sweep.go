@@ -108,17 +108,10 @@ type SweepResult struct {
 	Complete bool      `json:"complete"`
 	Corpus   CorpusUse `json:"corpus"`
 	// Flagged counts samples repaired by the reference self-check.
-	Flagged int          `json:"flagged"`
-	Cache   CacheReport  `json:"cache"`
-	Timing  SweepTiming  `json:"timing"`
-	Output  string       `json:"output,omitempty"`
-	Samples []SampleInfo `json:"-"`
-}
-
-// SampleInfo identifies one sample of a sweep.
-type SampleInfo struct {
-	Doc     int
-	Repairs int
+	Flagged int         `json:"flagged"`
+	Cache   CacheReport `json:"cache"`
+	Timing  SweepTiming `json:"timing"`
+	Output  string      `json:"output,omitempty"`
 }
 
 // SweepTiming is the wall time of each stage in seconds.
@@ -132,8 +125,8 @@ type SweepTiming struct {
 	Total      float64 `json:"total_s"`
 }
 
-// A SweepJob is one component under one setting.
-type SweepJob struct {
+// A sweepJob is one component under one setting.
+type sweepJob struct {
 	Index     int
 	Component engine.Component
 	Spec      quant.Spec
@@ -338,11 +331,11 @@ func compareDefault64(v, def int64) int64 {
 }
 
 // jobs returns the run's job list.
-func (sw *sweeper) jobs() []SweepJob {
-	var out []SweepJob
+func (sw *sweeper) jobs() []sweepJob {
+	var out []sweepJob
 	for _, c := range sw.comps {
 		for _, s := range sw.o.Specs {
-			out = append(out, SweepJob{Index: len(out), Component: c, Spec: s})
+			out = append(out, sweepJob{Index: len(out), Component: c, Spec: s})
 		}
 	}
 	return out
@@ -693,7 +686,7 @@ func (sw *sweeper) sweep() (SweepResult, error) {
 		r.Resumed, r.Truncated = len(res.Rows), res.Truncated
 	}
 	done := func(j int) bool { return res != nil && res.Done(j) }
-	var todo []SweepJob
+	var todo []sweepJob
 	for _, j := range sw.jobs() {
 		if !o.Shard.Has(j.Index) {
 			continue
@@ -786,7 +779,7 @@ func (sw *sweeper) sweep() (SweepResult, error) {
 }
 
 // skipReason says why a job cannot run ("" when it can).
-func (sw *sweeper) skipReason(j SweepJob) string {
+func (sw *sweeper) skipReason(j sweepJob) string {
 	c := j.Component
 	if err := j.Spec.Check(c.Cols); err != nil {
 		return fmt.Sprintf("%s cannot take %s: %v", c.Name, j.Spec, err)
@@ -798,7 +791,7 @@ func (sw *sweeper) skipReason(j SweepJob) string {
 }
 
 // job runs one (component, setting) and returns its row.
-func (sw *sweeper) job(j SweepJob, text string) (SweepRow, error) {
+func (sw *sweeper) job(j sweepJob, text string) (SweepRow, error) {
 	t0 := time.Now()
 	c := j.Component
 	row := SweepRow{Job: j.Index, Component: c.Name, Layer: c.Layer, Kind: c.Kind, Spec: j.Spec.String(), Params: c.Params()}

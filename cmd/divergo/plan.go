@@ -131,5 +131,5 @@ func printPlan(r *eval.PlanResult, out string) {
 		printf("| %d | %s | %d | %.3f | %.2f | %.2f | %.4g | %.2f %% | %s |\n", s.Step, strings.Join(s.Added, " "), s.Components, s.BitsPerWeight,
 			s.FDTM, s.PredictedFDTM, s.KL, 100*s.SameTop, mark)
 	}
-	printf("\ntime        %.2f s: sweep %.2f, measurements %.2f\n", r.Time.Total, r.Time.Sweep, r.Time.Measure)
+	printf("\ntime        %.2f s: sweep %.2f, measurements %.2f\n", r.Timing.Total, r.Timing.Sweep, r.Timing.Measure)
 }
