@@ -262,3 +262,48 @@ func TestMatchErrors(t *testing.T) {
 		t.Error("unknown metric: no error")
 	}
 }
+
+// A float32 block product (as a SIMD GEMM gives) accumulates to the float64
+// result within float32 rounding.
+func TestMatchProduct(t *testing.T) {
+	const h, T, blocks = 7, 5, 3
+	r := rand.New(rand.NewPCG(5, 6))
+	naive := func(p, a, b []float32, t, h int) {
+		for i := 0; i < h; i++ {
+			for j := 0; j < h; j++ {
+				var s float32
+				for k := 0; k < t; k++ {
+					s += a[k*h+i] * b[k*h+j]
+				}
+				p[i*h+j] = s
+			}
+		}
+	}
+	m64, _ := NewMatch(h)
+	m32, _ := NewMatch(h)
+	m32.SetProduct(naive)
+	for range blocks {
+		a, b := make([]float32, T*h), make([]float32, T*h)
+		for i := range a {
+			a[i], b[i] = float32(r.NormFloat64()), float32(r.NormFloat64())
+		}
+		if err := m64.Add(a, b, T); err != nil {
+			t.Fatal(err)
+		}
+		if err := m32.Add(a, b, T); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m32.Tokens() != blocks*T {
+		t.Fatalf("tokens %d", m32.Tokens())
+	}
+	for _, metric := range []MatchMetric{Euclidean} {
+		c64, _ := m64.Cost(metric)
+		c32, _ := m32.Cost(metric)
+		for k := range c64 {
+			if math.Abs(c64[k]-c32[k]) > 1e-4*(1+math.Abs(c64[k])) {
+				t.Fatalf("cost[%d] = %v with the float32 product, %v in float64", k, c32[k], c64[k])
+			}
+		}
+	}
+}
