@@ -8,6 +8,8 @@ import (
 	"math"
 	"math/bits"
 	"slices"
+
+	"github.com/divergo/divergo/internal/mmap"
 )
 
 // Limits enforced by the reader and the writer.
@@ -108,7 +110,7 @@ type File struct {
 // Open reads and validates the GGUF file at path, memory-mapping it
 // read-only where the platform allows.
 func Open(path string) (*File, error) {
-	data, unmap, err := mapFile(path)
+	data, unmap, err := mmap.Map(path)
 	if err != nil {
 		return nil, fmt.Errorf("gguf: %w", err)
 	}

@@ -7,6 +7,8 @@ import (
 	"math"
 	"math/bits"
 	"unsafe"
+
+	"github.com/divergo/divergo/internal/mmap"
 )
 
 // Magic is the first word of a versioned checkpoint: "ak42" read as a
@@ -224,7 +226,7 @@ func (c *Checkpoint) Close() error {
 // Open reads and validates the checkpoint at path, memory-mapping it
 // read-only where the platform allows.
 func Open(path string) (*Checkpoint, error) {
-	data, unmap, err := mapFile(path)
+	data, unmap, err := mmap.Map(path)
 	if err != nil {
 		return nil, fmt.Errorf("llama2c: %w", err)
 	}

@@ -11,6 +11,8 @@ import (
 	"math"
 	"math/bits"
 	"slices"
+
+	"github.com/divergo/divergo/internal/mmap"
 )
 
 // MaxHeaderSize is the largest JSON header accepted, in bytes (the limit
@@ -81,7 +83,7 @@ type File struct {
 // Open reads and validates the safetensors file at path, memory-mapping it
 // read-only where the platform allows.
 func Open(path string) (*File, error) {
-	data, unmap, err := mapFile(path)
+	data, unmap, err := mmap.Map(path)
 	if err != nil {
 		return nil, fmt.Errorf("safetensors: %w", err)
 	}

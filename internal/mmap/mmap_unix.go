@@ -1,6 +1,6 @@
 //go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
 
-package llama2c
+package mmap
 
 import (
 	"fmt"
@@ -9,11 +9,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// mapFile maps the file at path read-only. It falls back to reading the
+// Map maps the file at path read-only. It falls back to reading the
 // file into memory when mapping fails (an empty file, a file system that
 // cannot map, a file larger than the address space allows); unmap is nil
 // then.
-func mapFile(path string) (data []byte, unmap func() error, err error) {
+func Map(path string) (data []byte, unmap func() error, err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, err

@@ -1,15 +1,15 @@
 //go:build !(linux || darwin || freebsd || netbsd || openbsd || dragonfly)
 
-package gguf
+package mmap
 
 import (
 	"fmt"
 	"os"
 )
 
-// mapFile reads the file at path into memory; this platform has no mmap
+// Map reads the file at path into memory; this platform has no mmap
 // through golang.org/x/sys/unix. unmap is nil.
-func mapFile(path string) (data []byte, unmap func() error, err error) {
+func Map(path string) (data []byte, unmap func() error, err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, err
