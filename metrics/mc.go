@@ -167,6 +167,38 @@ func OptionKL(p, q []float64) float64 {
 	return kl
 }
 
+// optionLogProbs returns ln softmax(scores), computed without forming the
+// probabilities, so an option far below the others keeps a finite log.
+func optionLogProbs(scores []float64) []float64 {
+	m := math.Inf(-1)
+	for _, s := range scores {
+		m = max(m, s)
+	}
+	var sum float64
+	for _, s := range scores {
+		sum += math.Exp(s - m)
+	}
+	lse := m + math.Log(sum)
+	out := make([]float64, len(scores))
+	for i, s := range scores {
+		out[i] = s - lse
+	}
+	return out
+}
+
+// optionKLLog is OptionKL with the logarithms given: Σ p_i (ln p_i − ln q_i)
+// stays finite when q_i underflows to 0 in linear space (scores more than
+// ~745 nats apart).
+func optionKLLog(p, lp, lq []float64) float64 {
+	var kl float64
+	for i, pi := range p {
+		if pi > 0 {
+			kl += pi * (lp[i] - lq[i])
+		}
+	}
+	return kl
+}
+
 // TopMargin returns P_(1) − P_(2), the difference between the largest and
 // second-largest probabilities (§2.1, §2.3), 1 for a single option and NaN
 // for none.
@@ -227,11 +259,12 @@ func CompareOptions(base, comp []float64) (OptionStats, error) {
 		}
 	}
 	pb, pc := OptionProbs(base), OptionProbs(comp)
+	lb, lc := optionLogProbs(base), optionLogProbs(comp)
 	return OptionStats{
 		BasePred:   Choose(base),
 		CompPred:   Choose(comp),
-		KL:         OptionKL(pb, pc),
-		ReverseKL:  OptionKL(pc, pb),
+		KL:         optionKLLog(pb, lb, lc),
+		ReverseKL:  optionKLLog(pc, lc, lb),
 		BaseMargin: TopMargin(pb),
 		Shift:      ProbShift(pb, pc),
 	}, nil

@@ -145,3 +145,18 @@ func TestChoose(t *testing.T) {
 		t.Error("length mismatch: no error")
 	}
 }
+
+// Option scores far apart give a finite KL (the probabilities underflow,
+// their logarithms do not).
+func TestCompareOptionsFarApart(t *testing.T) {
+	st, err := CompareOptions([]float64{-1, -2}, []float64{-1, -900})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// KL = p1·(ln p1 − ln q1) + p2·(ln p2 − ln q2) with q2 ≈ e^−899.
+	p2 := 1 / (1 + math.E)
+	want := (1-p2)*(math.Log(1-p2)-0) + p2*(math.Log(p2)-(-899))
+	if math.IsInf(st.KL, 0) || math.Abs(st.KL-want) > 1e-9*want {
+		t.Fatalf("KL = %v, want %v", st.KL, want)
+	}
+}
