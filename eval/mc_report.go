@@ -3,7 +3,6 @@ package eval
 import (
 	"fmt"
 	"math"
-	"slices"
 	"unicode/utf8"
 
 	"github.com/divergo/divergo/engine"
@@ -411,11 +410,6 @@ func mcFlips(base, comp mcAnswers, rule string) (MCFlips, []string, []float64, e
 			return MCFlips{}, nil, nil, fmt.Errorf("item %d: %w", i, err)
 		}
 		kl, rkl := st.KL, st.ReverseKL
-		if math.IsInf(kl, 0) || math.IsInf(rkl, 0) {
-			// A probability underflowed to 0 (scores more than ~745 nats
-			// apart): recompute both in log space, where they stay mcFinite.
-			kl, rkl = mcLogKL(bs[i], cs[i]), mcLogKL(cs[i], bs[i])
-		}
 		kls[i] = kl
 		f.OptionKL += kl / n
 		f.OptionKLMax = max(f.OptionKLMax, kl)
@@ -443,31 +437,6 @@ func mcFlips(base, comp mcAnswers, rule string) (MCFlips, []string, []float64, e
 		f.TopMarginFlipped = &m
 	}
 	return f, change, kls, nil
-}
-
-// mcLogKL is KL(softmax(p) ‖ softmax(q)) computed from log-softmax
-// values, mcFinite for any mcFinite scores.
-func mcLogKL(p, q []float64) float64 {
-	lp, lq := mcLogSoftmax(p), mcLogSoftmax(q)
-	var kl float64
-	for i := range lp {
-		kl += math.Exp(lp[i]) * (lp[i] - lq[i])
-	}
-	return max(kl, 0)
-}
-
-func mcLogSoftmax(s []float64) []float64 {
-	m := slices.Max(s)
-	var sum float64
-	for _, v := range s {
-		sum += math.Exp(v - m)
-	}
-	lse := m + math.Log(sum)
-	out := make([]float64, len(s))
-	for i, v := range s {
-		out[i] = v - lse
-	}
-	return out
 }
 
 // mcSubsets breaks the result down by MMLU subject or BBQ category, in
