@@ -46,17 +46,17 @@ type Options struct {
 
 // A Device describes the GPU a Backend runs on.
 type Device struct {
-	Ordinal         int    `json:"ordinal"`
-	Name            string `json:"name"`
-	Major, Minor    int    // compute capability
-	Multiprocessors int    `json:"multiprocessors"`
-	MemoryBytes     int64  `json:"memory_bytes"`
+	Ordinal         int
+	Name            string
+	Major, Minor    int // compute capability
+	Multiprocessors int
+	MemoryBytes     int64
 	// Runtime, Driver and CUBLAS are the versions as the libraries report
 	// them (12040 is CUDA 12.4; cuBLAS 120405 is 12.4.5).
 	Runtime, Driver, CUBLAS int
 	// Libraries are the paths (or sonames, when the dynamic loader found
 	// them) of the CUDA runtime and cuBLAS.
-	Libraries []string `json:"libraries"`
+	Libraries []string
 }
 
 // String describes the device in one line.
