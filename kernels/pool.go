@@ -29,7 +29,12 @@ type Pool struct {
 	next    atomic.Int64 // next task index
 	pending atomic.Int32 // helpers still running the current generation
 
-	callerParked atomic.Int32
+	// callerParked holds the generation the caller sleeps on in
+	// waitHelpers (0: not parked). A helper that ends that generation
+	// claims it and sends on done; tagging it with the generation keeps a
+	// helper that ended the previous one, and is slow to get here, from
+	// waking the caller of the next one early.
+	callerParked atomic.Uint64
 	done         chan struct{}
 	workers      []poolWorker
 	wg           sync.WaitGroup
@@ -113,7 +118,7 @@ func (p *Pool) Run(nTasks int, fn func(worker, task int)) {
 		}
 	}
 	p.runTasks(0)
-	p.waitHelpers()
+	p.waitHelpers(gen)
 	p.fn = nil
 	p.mu.Unlock()
 }
@@ -130,8 +135,9 @@ func (p *Pool) runTasks(worker int) {
 	}
 }
 
-// waitHelpers spins, then parks, until every helper finished.
-func (p *Pool) waitHelpers() {
+// waitHelpers spins, then parks, until every helper of generation gen
+// finished.
+func (p *Pool) waitHelpers(gen uint64) {
 	var start time.Time
 	for i := 0; p.pending.Load() != 0; i++ {
 		if i&63 != 63 {
@@ -144,9 +150,9 @@ func (p *Pool) waitHelpers() {
 			runtime.Gosched()
 			continue
 		}
-		p.callerParked.Store(1)
+		p.callerParked.Store(gen)
 		if p.pending.Load() == 0 {
-			if p.callerParked.CompareAndSwap(1, 0) {
+			if p.callerParked.CompareAndSwap(gen, 0) {
 				return
 			}
 			<-p.done // a helper claimed the flag and sends
@@ -172,7 +178,7 @@ func (p *Pool) work(id int) {
 			continue
 		}
 		p.runTasks(id)
-		if p.pending.Add(-1) == 0 && p.callerParked.CompareAndSwap(1, 0) {
+		if p.pending.Add(-1) == 0 && p.callerParked.CompareAndSwap(seen, 0) {
 			p.done <- struct{}{}
 		}
 	}
