@@ -137,6 +137,9 @@ func (e *mcEncoder) encode(ctx, cont string) (mcRequest, error) {
 // (none at all for one-token options such as MMLU's letters).
 type mcScorer struct {
 	s      *engine.State
+	m      *engine.Model
+	pool   *kernels.Pool
+	maxLen int // the window: the most positions s may grow to
 	vocab  int
 	cache  []int // tokens whose keys and values s holds
 	rowCtx []int // the context whose last-position logits are in row
@@ -146,12 +149,36 @@ type mcScorer struct {
 	ran    int     // positions run
 }
 
+// mcInitialLen is the capacity of a scorer's first state: longer than
+// most requests, far shorter than a model's context.
+const mcInitialLen = 512
+
+// newMCScorer makes a scorer whose state grows to the requests it runs, up
+// to maxLen positions: the window defaults to the model's context length,
+// which a file may set to millions of positions, while requests are a few
+// hundred tokens.
 func newMCScorer(m *engine.Model, maxLen int, pool *kernels.Pool) (*mcScorer, error) {
-	s, err := engine.NewState(m, maxLen, pool)
+	s, err := engine.NewState(m, min(maxLen, mcInitialLen), pool)
 	if err != nil {
 		return nil, err
 	}
-	return &mcScorer{s: s, vocab: m.Config.Vocab, row: make([]float32, m.Config.Vocab)}, nil
+	return &mcScorer{s: s, m: m, pool: pool, maxLen: maxLen, vocab: m.Config.Vocab, row: make([]float32, m.Config.Vocab)}, nil
+}
+
+// room makes the state hold n ≤ maxLen positions, replacing it (and
+// forgetting the cache) when it is too small.
+func (sc *mcScorer) room(n int) error {
+	if n <= sc.s.Cap() {
+		return nil
+	}
+	s, err := engine.NewState(sc.m, min(sc.maxLen, max(n, 2*sc.s.Cap())), sc.pool)
+	if err != nil {
+		return err
+	}
+	sc.s = s
+	sc.cache = sc.cache[:0]
+	sc.rowOK = false
+	return nil
 }
 
 func (sc *mcScorer) reset() {
@@ -162,6 +189,9 @@ func (sc *mcScorer) reset() {
 
 // loglik returns Σ ln p(cont_k | ctx, cont_<k).
 func (sc *mcScorer) loglik(r mcRequest) (float64, error) {
+	if err := sc.room(len(r.ctx) + len(r.cont) - 1); err != nil {
+		return 0, err
+	}
 	if !sc.rowOK || !slices.Equal(sc.rowCtx, r.ctx) {
 		keep := 0
 		for keep < len(sc.cache) && keep < len(r.ctx)-1 && sc.cache[keep] == r.ctx[keep] {
