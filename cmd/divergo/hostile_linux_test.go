@@ -61,9 +61,44 @@ const hostileAddressSpace = 3 << 30
 // hostileRSSLimit bounds the child's peak resident memory.
 const hostileRSSLimit = 64 << 20
 
-// TestHostileMemory runs generate on every hostile case in a child process
-// under an address-space limit and checks that it exits with status 1 and
-// one error line (not killed, not out of memory) with a bounded peak RSS.
+// runHostileChild runs divergo args in a child process under the
+// address-space limit and returns its exit status, stderr and peak RSS.
+func runHostileChild(t *testing.T, args ...string) (code int, stderr string, rss int64) {
+	t.Helper()
+	spec, _ := json.Marshal(args)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHostileChild$", "-test.count=1")
+	rssFile := filepath.Join(t.TempDir(), "rss")
+	cmd.Env = append(os.Environ(), hostileChildEnv+"="+string(spec),
+		fmt.Sprintf("%s_AS=%d", hostileChildEnv, hostileAddressSpace), hostileChildEnv+"_RSS="+rssFile)
+	var errw strings.Builder
+	cmd.Stderr = &errw
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	hwm, err := os.ReadFile(rssFile)
+	if err != nil {
+		t.Fatalf("exit %d, no peak RSS reported: %v\n%s", code, err, errw.String())
+	}
+	if _, err := fmt.Sscanf(string(hwm), "%d kB", &rss); err != nil {
+		t.Fatalf("VmHWM %q: %v", hwm, err)
+	}
+	rss <<= 10
+	t.Logf("%s: exit %d, peak RSS %.1f MiB", args[0], code, float64(rss)/(1<<20))
+	if rss > hostileRSSLimit {
+		t.Errorf("%s: peak RSS %d MiB, limit %d MiB", args[0], rss>>20, hostileRSSLimit>>20)
+	}
+	return code, errw.String(), rss
+}
+
+// TestHostileMemory runs generate on every case in a child process under
+// an address-space limit and checks that it exits with status 1 and one
+// error line (not killed, not out of memory) with a bounded peak RSS. The
+// models every command accepts also run mc, whose token window defaults to
+// the model's context length (2^22 positions in two cases).
 func TestHostileMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a child process per case")
@@ -75,41 +110,20 @@ func TestHostileMemory(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Run(c.Name, func(t *testing.T) {
-			args, _ := json.Marshal([]string{"generate", "-m", model, "-p", "Once upon a time", "-n", "8", "-t", "1"})
-			cmd := exec.Command(os.Args[0], "-test.run=^TestHostileChild$", "-test.count=1")
-			rssFile := filepath.Join(t.TempDir(), "rss")
-			cmd.Env = append(os.Environ(), hostileChildEnv+"="+string(args),
-				fmt.Sprintf("%s_AS=%d", hostileChildEnv, hostileAddressSpace), hostileChildEnv+"_RSS="+rssFile)
-			var stderr strings.Builder
-			cmd.Stderr = &stderr
-			err := cmd.Run()
-			code := 0
-			var ee *exec.ExitError
-			if errors.As(err, &ee) {
-				code = ee.ExitCode()
-			} else if err != nil {
-				t.Fatal(err)
-			}
-			hwm, err := os.ReadFile(rssFile)
-			if err != nil {
-				t.Fatalf("exit %d, no peak RSS reported: %v\n%s", code, err, stderr.String())
-			}
-			var rss int64
-			if _, err := fmt.Sscanf(string(hwm), "%d kB", &rss); err != nil {
-				t.Fatalf("VmHWM %q: %v", hwm, err)
-			}
-			rss <<= 10
-			t.Logf("exit %d, peak RSS %.1f MiB", code, float64(rss)/(1<<20))
-			if rss > hostileRSSLimit {
-				t.Errorf("peak RSS %d MiB, limit %d MiB", rss>>20, hostileRSSLimit>>20)
-			}
-			if !c.Fails("generate") {
-				if code != 0 {
-					t.Errorf("exit %d: %s", code, stderr.String())
-				}
+			code, stderr, _ := runHostileChild(t, "generate", "-m", model, "-p", "Once upon a time", "-n", "8", "-t", "1")
+			if c.Fails("generate") {
+				checkHostileLine(t, "generate", model, c, code, stderr)
 				return
 			}
-			checkHostileLine(t, "generate", model, c, code, stderr.String())
+			if code != 0 {
+				t.Errorf("generate: exit %d: %s", code, stderr)
+			}
+			if c.Want == "" {
+				code, stderr, _ := runHostileChild(t, "mc", "-m", model, "--task", "hellaswag", "-f", mcFixtures+"hellaswag/hellaswag_val_excerpt.txt", "--limit", "2", "-t", "1")
+				if code != 0 {
+					t.Errorf("mc: exit %d: %s", code, stderr)
+				}
+			}
 		})
 	}
 }

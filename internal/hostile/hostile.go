@@ -345,7 +345,7 @@ func llama2cCases() []Case {
 		c("heads-not-dividing-dim", "n_heads = 6 for dim 16", "heads", header(heads, 6), nil),
 		c("kv-heads-not-dividing-heads", "n_kv_heads = 3 for 2 heads", "kv_heads", header(kvHeads, 3), nil),
 		c("vocab-2^31", "vocab_size = 2^31 − 1", "vocab", header(vocabField, math.MaxInt32), nil),
-		c("seq-len-2^31", "seq_len = 2^31 − 1 (sizes the RoPE table)", "seq", header(seq, math.MaxInt32), nil),
+		c("seq-len-2^31", "seq_len = 2^31 − 1", "max_seq", header(seq, math.MaxInt32), nil),
 		c("truncated-mid-tensor", "the file ends 40 bytes into rms_final", "model.bin",
 			func() []byte { b := baseLlama2C(nil).encode(); return b[:len(b)-4*baseDim+40] }(), nil),
 		c("tokenizer-length-2^31", "the length of tokenizer.bin's token 5 is 2^31 − 1", "token 5",
