@@ -12,7 +12,7 @@ import (
 	"github.com/divergo/divergo/internal/hostile"
 )
 
-var hostileTable = flag.String("hostile-table", "", "write the Markdown table of hostile cases and the error lines they produce to this file (docs/hardening.md)")
+var hostileTable = flag.String("hostile-table", "", "write the Markdown table of hostile cases and the error lines they produce into this file, between its hostile-table markers (../../docs/hardening.md)")
 
 // hostileText is the text the suite's ppl runs read.
 const hostileText = "Once upon a time there was a cat. The cat was on the mat.\n\nOnce upon a time, in a house, a cat sat on a hat.\n"
@@ -105,8 +105,30 @@ func TestHostileFiles(t *testing.T) {
 		fmt.Fprintf(&table, "| %s | %s | %s |\n", c.Name, strings.ReplaceAll(c.What, "|", `\|`), strings.ReplaceAll(result, "|", `\|`))
 	}
 	if *hostileTable != "" {
-		if err := os.WriteFile(*hostileTable, []byte(table.String()), 0o644); err != nil {
+		if err := writeHostileTable(*hostileTable, table.String()); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+// Markers around the case table in docs/hardening.md.
+const (
+	hostileTableStart = "<!-- hostile-table: go test ./cmd/divergo -run TestHostileFiles -hostile-table ../../docs/hardening.md -->\n"
+	hostileTableEnd   = "<!-- /hostile-table -->\n"
+)
+
+// writeHostileTable puts table between the markers of the file at path,
+// or writes it alone when the file has no markers.
+func writeHostileTable(path, table string) error {
+	old, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	doc := string(old)
+	i, j := strings.Index(doc, hostileTableStart), strings.Index(doc, hostileTableEnd)
+	if i < 0 || j < i {
+		return os.WriteFile(path, []byte(table), 0o644)
+	}
+	doc = doc[:i+len(hostileTableStart)] + table + doc[j:]
+	return os.WriteFile(path, []byte(doc), 0o644)
 }
