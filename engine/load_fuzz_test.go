@@ -1,12 +1,14 @@
 package engine
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/divergo/divergo/internal/hostile"
+	"github.com/divergo/divergo/safetensors"
 )
 
 // The loader fuzz targets write the fuzzed file beside the other files of
@@ -104,6 +106,33 @@ func FuzzLoadHFConfig(f *testing.F) {
 		}
 		fuzzModel(t, base, "config.json", b, ".")
 	})
+}
+
+// FuzzLoadSafetensorsIndex fuzzes a model.safetensors.index.json that
+// maps the tensors to their shard, the model.safetensors beside it.
+func FuzzLoadSafetensorsIndex(f *testing.F) {
+	seeds, base := hostileFiles("hf-", "model.safetensors.index.json")
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	st, err := safetensors.ParseBytes(base["model.safetensors"])
+	if err != nil {
+		f.Fatal(err)
+	}
+	m := map[string]string{}
+	for _, t := range st.Tensors() {
+		m[t.Name] = "model.safetensors"
+	}
+	index, err := json.Marshal(map[string]any{"metadata": map[string]any{"total_size": len(base["model.safetensors"])}, "weight_map": m})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(index)
+	files := map[string][]byte{"model.safetensors.index.json": nil}
+	for n, b := range base {
+		files[n] = b
+	}
+	f.Fuzz(func(t *testing.T, b []byte) { fuzzModel(t, files, "model.safetensors.index.json", b, ".") })
 }
 
 // FuzzLoadLlama2C fuzzes a llama2.c checkpoint loaded with a valid
