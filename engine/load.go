@@ -26,6 +26,10 @@ type LoadOptions struct {
 	// the larger of the model's context length and 4096). The RoPE table
 	// grows to the longest state made, not to this bound.
 	Context int
+	// TokenizerOptional loads a model even when no tokenizer file is found
+	// (Model.Tokenizer is then nil): enough for describing a checkpoint,
+	// not for running text through it.
+	TokenizerOptional bool
 }
 
 // Load opens a model: a Hugging Face directory (config.json + safetensors +
@@ -581,6 +585,9 @@ func findTokenizer(dir string, vocab int, opt LoadOptions) (*tokenizer.Tokenizer
 			return loadTokenizerFile(p, vocab)
 		}
 	}
+	if opt.TokenizerOptional {
+		return nil, nil
+	}
 	return nil, fmt.Errorf("no tokenizer found beside the model (tokenizer.model, tokenizer.json, tokenizer.bin, tok%d.bin); pass --tokenizer", vocab)
 }
 
@@ -599,6 +606,9 @@ func loadTokenizerFile(path string, vocab int) (*tokenizer.Tokenizer, error) {
 // checkTokenizer makes sure every token id the tokenizer can produce has an
 // embedding row.
 func checkTokenizer(m *Model) error {
+	if m.Tokenizer == nil {
+		return nil // LoadOptions.TokenizerOptional
+	}
 	if n := m.Tokenizer.VocabSize(); n > m.Config.Vocab {
 		return fmt.Errorf("tokenizer has %d pieces but the model only %d embeddings", n, m.Config.Vocab)
 	}

@@ -16,8 +16,8 @@ type ModelInfo struct {
 	Tied       bool               `json:"tied_embeddings"`
 	Params     int64              `json:"params"`
 	Tensors    []engine.Component `json:"tensors"`
-	Formats    map[string]int     `json:"formats"` // components per format
-	Vocab      int                `json:"tokenizer_vocab"`
+	Formats    map[string]int     `json:"formats"`         // components per format
+	Vocab      int                `json:"tokenizer_vocab"` // 0: no tokenizer found
 	BOS        int                `json:"bos"`
 	EOS        int                `json:"eos"`
 	ISA        string             `json:"isa"`
@@ -33,9 +33,12 @@ func Info(e *Env) ModelInfo {
 	info := ModelInfo{
 		Source: m.Source, Config: m.Config, RoPE: m.Config.RoPE.String(), Tied: m.Tied(),
 		Params: m.Params(), Tensors: m.Components(), Formats: map[string]int{},
-		Vocab: m.Tokenizer.VocabSize(), BOS: m.Config.BOS, EOS: m.Config.EOS,
+		BOS: m.Config.BOS, EOS: m.Config.EOS,
 		ISA: string(kernels.CurrentISA()), CPU: kernels.Features(), Threads: e.Pool.Threads(),
 		A8Matrices: e.A8,
+	}
+	if m.Tokenizer != nil {
+		info.Vocab = m.Tokenizer.VocabSize()
 	}
 	for _, isa := range kernels.Available() {
 		info.ISAs = append(info.ISAs, string(isa))

@@ -20,6 +20,9 @@ type ModelOptions struct {
 	Context   int    // longest sequence to be run (sizes the RoPE table)
 	A8        bool   // --a8: int8 activations for every quantized matrix
 	KVF16     bool   // --kv f16: keys and values cached as float16, as llama.cpp does
+	// TokenizerOptional loads a checkpoint that has no tokenizer beside it
+	// (for describing it; text commands need one).
+	TokenizerOptional bool
 }
 
 // An Env is a loaded model and the worker pool that runs it.
@@ -35,7 +38,8 @@ func Open(o ModelOptions) (*Env, error) {
 	if err := SelectISA(o.ISA); err != nil {
 		return nil, err
 	}
-	m, err := engine.Load(o.Path, engine.LoadOptions{Tokenizer: o.Tokenizer, Context: o.Context})
+	m, err := engine.Load(o.Path, engine.LoadOptions{Tokenizer: o.Tokenizer, Context: o.Context,
+		TokenizerOptional: o.TokenizerOptional})
 	if err != nil {
 		return nil, err
 	}

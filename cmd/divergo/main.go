@@ -129,11 +129,20 @@ func parse(fs *flag.FlagSet, args []string) error {
 }
 
 func (c *common) open(ctx int) (*eval.Env, error) {
-	if c.kv != "f32" && c.kv != "f16" {
-		return nil, usageError{fmt.Errorf("--kv %q: want f32 or f16", c.kv)}
+	o, err := c.options(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return eval.Open(eval.ModelOptions{Path: c.model, Tokenizer: c.tokenizer, Threads: c.threads,
-		ISA: c.isa, Context: ctx, A8: c.a8, KVF16: c.kv == "f16"})
+	return eval.Open(o)
+}
+
+// options turns the common flags into model options.
+func (c *common) options(ctx int) (eval.ModelOptions, error) {
+	if c.kv != "f32" && c.kv != "f16" {
+		return eval.ModelOptions{}, usageError{fmt.Errorf("--kv %q: want f32 or f16", c.kv)}
+	}
+	return eval.ModelOptions{Path: c.model, Tokenizer: c.tokenizer, Threads: c.threads,
+		ISA: c.isa, Context: ctx, A8: c.a8, KVF16: c.kv == "f16"}, nil
 }
 
 // emit prints v as the command's one JSON document.

@@ -22,9 +22,20 @@ func runInfo(args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	e, err := c.open(0)
+	o, err := c.options(0)
 	if err != nil {
 		return err
+	}
+	o.TokenizerOptional = true
+	e, err := eval.Open(o)
+	if err != nil {
+		// Not a runnable model (a vocabulary-only GGUF, a bare tensor
+		// file): describe the file itself when it is one we can read.
+		f, ferr := eval.DescribeFile(c.model)
+		if c.model == "" || ferr != nil {
+			return err
+		}
+		return printFileInfo(f, err, c.json)
 	}
 	defer e.Close()
 	info := eval.Info(e)
@@ -42,7 +53,11 @@ func runInfo(args []string) error {
 		formats = append(formats, fmt.Sprintf("%s ×%d", f, n))
 	}
 	printf("formats    %s\n", strings.Join(sortedStrings(formats), ", "))
-	printf("tokenizer  %d pieces, BOS %d, EOS %d\n", info.Vocab, info.BOS, info.EOS)
+	if info.Vocab > 0 {
+		printf("tokenizer  %d pieces, BOS %d, EOS %d\n", info.Vocab, info.BOS, info.EOS)
+	} else {
+		printf("tokenizer  none found beside the model (pass --tokenizer to run text)\n")
+	}
 	printf("kernels    %s (available: %s), %d threads\n", info.ISA, strings.Join(info.ISAs, ", "), info.Threads)
 	printf("cpu        %s\n", info.CPU)
 	if info.A8Matrices > 0 {
@@ -198,5 +213,35 @@ func runPPL(args []string) error {
 	}
 	printf("PPL = %.4f ± %.5f   (mean NLL %.6f ± %.6f nats)\n", r.PPL, r.PPLUnc, r.NLL, r.NLLUnc)
 	printf("protocol %s, ctx %d, %d windows, %d tokens scored of %d\n", r.Protocol, r.Ctx, r.Windows, r.Tokens, r.Input)
+	return nil
+}
+
+// printFileInfo reports a file that holds model data but is not a runnable
+// model, with the reason it is not.
+func printFileInfo(f eval.FileSummary, loadErr error, asJSON bool) error {
+	if asJSON {
+		return emit(struct {
+			File      eval.FileSummary `json:"file"`
+			NotAModel string           `json:"not_a_model"`
+		}{f, loadErr.Error()})
+	}
+	printf("file       %s (%s", f.Path, f.Format)
+	if f.Version > 0 {
+		printf(" v%d", f.Version)
+	}
+	printf(", %d bytes, %d tensors)\n", f.Bytes, len(f.Tensors))
+	printf("not a runnable model: %s\n", oneLine(loadErr.Error()))
+	if len(f.Metadata) > 0 {
+		printf("\n%-44s %-8s %s\n", "metadata", "type", "value")
+		for _, kv := range f.Metadata {
+			printf("%-44s %-8s %s\n", kv.Key, kv.Type, kv.Value)
+		}
+	}
+	if len(f.Tensors) > 0 {
+		printf("\n%-44s %-8s %-16s %s\n", "tensor", "type", "shape", "bytes")
+		for _, t := range f.Tensors {
+			printf("%-44s %-8s %-16s %d\n", t.Name, t.Type, fmt.Sprint(t.Shape), t.Bytes)
+		}
+	}
 	return nil
 }
