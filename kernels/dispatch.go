@@ -228,4 +228,6 @@ func hasVNNI() bool { return cpuid.CPU.Supports(cpuid.AVX512VNNI) }
 
 // hasDotProd reports whether arm64's SDOT/UDOT are present; NEON int8 bodies
 // must fall back to SMULL/SADALP without them.
+//
+//lint:ignore U1000 used by the arm64 build (neon_arm64.go)
 func hasDotProd() bool { return cpuid.CPU.Supports(cpuid.ASIMDDP) }

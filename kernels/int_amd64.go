@@ -238,19 +238,6 @@ func decI4SAVX512(dst *float32, src *byte, count, shift int, d, lo float32)
 //go:noescape
 func decI4AAVX512(dst *float32, src *byte, count, shift int, d, lo float32)
 
-// intDecRun picks the run decoder of l from the four of an ISA
-// (int8 sym, int8 asym, int4 sym, int4 asym).
-func intDecRun(l intLayout, k [4]decRun) decRun {
-	i := 0
-	if l.bits != 8 {
-		i = 2
-	}
-	if l.asym {
-		i++
-	}
-	return k[i]
-}
-
 var (
 	intDecAVX2   = [4]decRun{decI8SAVX2, decI8AAVX2, decI4SAVX2, decI4AAVX2}
 	intDecAVX512 = [4]decRun{decI8SAVX512, decI8AAVX512, decI4SAVX512, decI4AAVX512}
