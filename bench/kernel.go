@@ -9,10 +9,6 @@ import (
 	"github.com/divergo/divergo/kernels"
 )
 
-// ringBytes is the least weight memory a GEMV row cycles through, so that
-// it reads from DRAM as a decode step does, not from cache.
-const ringBytes = 1 << 30
-
 // minKernelTime is the least time one timed repetition of a kernel row
 // lasts (short products are repeated); tests shorten it.
 var minKernelTime = 200 * time.Millisecond
