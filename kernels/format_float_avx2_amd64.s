@@ -10,7 +10,9 @@
 // Register plan of the GEMV bodies: SI: row 0 (rows 1–3 at SI + R8, 2·R8,
 // R9 = 3·R8, R8 = stride in bytes), DI: x, DX: dst, BX: elements left;
 // Y0–Y3: the four rows' sums of even 8-blocks, Y4–Y7: of odd ones;
-// Y8, Y9: x; Y10–Y13: the widened weights.
+// Y8, Y9: x; Y10–Y13: the widened weights. While a pass reads four rows,
+// it prefetches the next four into L2 (R11) in address order, as many
+// lines per iteration as it reads (format_float_avx512_amd64.s says why).
 
 // HSUM8TO stores at to the sum of the 8 floats of y (x: its xmm; xt: a
 // temporary xmm).
@@ -54,6 +56,7 @@ TEXT ·gemv4F32AVX2(SB), NOSPLIT, $0-40
 	MOVQ x+24(FP), DI
 	MOVQ n+32(FP), BX
 	LEAQ (R8)(R8*2), R9
+	LEAQ (SI)(R8*4), R11 // the next four rows, prefetched linearly
 	ZERO8
 
 loop16:
@@ -63,6 +66,11 @@ loop16:
 	VMOVUPS 32(DI), Y9
 	F32ROWS4(0, Y8, Y0, Y1, Y2, Y3)
 	F32ROWS4(32, Y9, Y4, Y5, Y6, Y7)
+	PREFETCHT1 (R11)
+	PREFETCHT1 64(R11)
+	PREFETCHT1 128(R11)
+	PREFETCHT1 192(R11)
+	ADDQ    $256, R11
 	ADDQ    $64, SI
 	ADDQ    $64, DI
 	SUBQ    $16, BX
@@ -87,6 +95,7 @@ TEXT ·gemv4F16AVX2(SB), NOSPLIT, $0-40
 	MOVQ x+24(FP), DI
 	MOVQ n+32(FP), BX
 	LEAQ (R8)(R8*2), R9
+	LEAQ (SI)(R8*4), R11 // the next four rows, prefetched linearly
 	ZERO8
 
 loop16:
@@ -96,6 +105,9 @@ loop16:
 	VMOVUPS 32(DI), Y9
 	F16ROWS4(0, Y8, Y0, Y1, Y2, Y3)
 	F16ROWS4(16, Y9, Y4, Y5, Y6, Y7)
+	PREFETCHT1 (R11)
+	PREFETCHT1 64(R11)
+	ADDQ    $128, R11
 	ADDQ    $32, SI
 	ADDQ    $64, DI
 	SUBQ    $16, BX
@@ -120,6 +132,7 @@ TEXT ·gemv4BF16AVX2(SB), NOSPLIT, $0-40
 	MOVQ x+24(FP), DI
 	MOVQ n+32(FP), BX
 	LEAQ (R8)(R8*2), R9
+	LEAQ (SI)(R8*4), R11 // the next four rows, prefetched linearly
 	ZERO8
 
 loop16:
@@ -129,6 +142,9 @@ loop16:
 	VMOVUPS 32(DI), Y9
 	BF16ROWS4(0, Y8, Y0, Y1, Y2, Y3)
 	BF16ROWS4(16, Y9, Y4, Y5, Y6, Y7)
+	PREFETCHT1 (R11)
+	PREFETCHT1 64(R11)
+	ADDQ    $128, R11
 	ADDQ    $32, SI
 	ADDQ    $64, DI
 	SUBQ    $16, BX

@@ -12,6 +12,12 @@
 // R9 = 3·R8, R8 = stride in bytes), DI: x, DX: dst, BX: elements left;
 // Z0–Z3: the four rows' sums of even 16-blocks, Z4–Z7: of odd ones;
 // Z8, Z9: x; Z10–Z13: the widened weights.
+//
+// While a pass reads four rows, it prefetches the next four into L2 (R11),
+// in address order, as many lines per iteration as the iteration reads:
+// rows of a few KB are four short interleaved streams that the hardware
+// prefetchers follow poorly (a 2048×768 f16 GEMV streamed at 8.6 GB/s
+// instead of 15 on one Zen 4 core before this).
 
 #define TAILMASK \
 	MOVQ BX, CX; MOVL $1, AX; SHLL CX, AX; DECL AX; KMOVW AX, K1
@@ -64,6 +70,7 @@ TEXT ·gemv4F32AVX512(SB), NOSPLIT, $0-40
 	MOVQ x+24(FP), DI
 	MOVQ n+32(FP), BX
 	LEAQ (R8)(R8*2), R9
+	LEAQ (SI)(R8*4), R11 // the next four rows, prefetched linearly
 	ZERO8
 
 loop32:
@@ -73,6 +80,15 @@ loop32:
 	VMOVUPS 64(DI), Z9
 	F32ROWS4(0, Z8, Z0, Z1, Z2, Z3)
 	F32ROWS4(64, Z9, Z4, Z5, Z6, Z7)
+	PREFETCHT1 (R11)
+	PREFETCHT1 64(R11)
+	PREFETCHT1 128(R11)
+	PREFETCHT1 192(R11)
+	PREFETCHT1 256(R11)
+	PREFETCHT1 320(R11)
+	PREFETCHT1 384(R11)
+	PREFETCHT1 448(R11)
+	ADDQ    $512, R11
 	ADDQ    $128, SI
 	ADDQ    $128, DI
 	SUBQ    $32, BX
@@ -114,6 +130,7 @@ TEXT ·gemv4F16AVX512(SB), NOSPLIT, $0-40
 	MOVQ x+24(FP), DI
 	MOVQ n+32(FP), BX
 	LEAQ (R8)(R8*2), R9
+	LEAQ (SI)(R8*4), R11 // the next four rows, prefetched linearly
 	ZERO8
 
 loop32:
@@ -123,6 +140,11 @@ loop32:
 	VMOVUPS 64(DI), Z9
 	F16ROWS4(0, Z8, Z0, Z1, Z2, Z3)
 	F16ROWS4(32, Z9, Z4, Z5, Z6, Z7)
+	PREFETCHT1 (R11)
+	PREFETCHT1 64(R11)
+	PREFETCHT1 128(R11)
+	PREFETCHT1 192(R11)
+	ADDQ    $256, R11
 	ADDQ    $64, SI
 	ADDQ    $128, DI
 	SUBQ    $32, BX
@@ -164,6 +186,7 @@ TEXT ·gemv4BF16AVX512(SB), NOSPLIT, $0-40
 	MOVQ x+24(FP), DI
 	MOVQ n+32(FP), BX
 	LEAQ (R8)(R8*2), R9
+	LEAQ (SI)(R8*4), R11 // the next four rows, prefetched linearly
 	ZERO8
 
 loop32:
@@ -173,6 +196,11 @@ loop32:
 	VMOVUPS 64(DI), Z9
 	BF16ROWS4(0, Z8, Z0, Z1, Z2, Z3)
 	BF16ROWS4(32, Z9, Z4, Z5, Z6, Z7)
+	PREFETCHT1 (R11)
+	PREFETCHT1 64(R11)
+	PREFETCHT1 128(R11)
+	PREFETCHT1 192(R11)
+	ADDQ    $256, R11
 	ADDQ    $64, SI
 	ADDQ    $128, DI
 	SUBQ    $32, BX
