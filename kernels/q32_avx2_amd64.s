@@ -63,6 +63,17 @@ GLOBL q32dmidx<>(SB), RODATA|NOPTR, $32
 	MOVQ w2+24(FP), R9; \
 	MOVQ w3+32(FP), R10
 
+// PFSETUP points R12 at the rows after the four (w3 + (w3 − w2): the rows
+// are equally spaced, or w2 = w3 at the end of the matrix). The W·A8 loops
+// prefetch them into L2 in address order, per block the whole lines of what
+// the block reads (rounded down: prefetching more slowed 768-column q4_0
+// rows): short rows are four interleaved streams the hardware prefetchers
+// follow poorly (q32_vnni_amd64.s does the same for eight rows).
+#define PFSETUP \
+	MOVQ R10, R12; \
+	SUBQ R9, R12; \
+	ADDQ R10, R12
+
 // GATHER4H(off, X) loads the f16 at off of the current block of rows 0–3
 // (SI, R8, R9, R10 + AX) into the low four words of X.
 #define GATHER4H(off, X) \
@@ -132,6 +143,7 @@ GLOBL q32dmidx<>(SB), RODATA|NOPTR, $32
 // Y12 scratch, Y14 int16 ones, X5/X6 scales, X15 the four float sums.
 TEXT ·gemvActQ8_0AVX2(SB), NOSPLIT, $0-56
 	LOADROWS
+	PFSETUP
 	MOVQ xq+40(FP), DI
 	MOVQ nb+48(FP), CX
 	VPXOR X15, X15, X15
@@ -156,6 +168,9 @@ q80loop:
 	VMULPS X5, X1, X1  // sumi·(d_w·d_x)
 	VADDPS X1, X15, X15
 	ADDQ $34, AX
+	PREFETCHT1 (R12)
+	PREFETCHT1 64(R12)
+	ADDQ $128, R12
 	DECQ CX
 	JNZ  q80loop
 
@@ -172,6 +187,7 @@ q80done:
 // Y13 bytes of 8, Y14 int16 ones, X5/X6 scales, X15 float sums.
 TEXT ·gemvActQ4_0AVX2(SB), NOSPLIT, $0-56
 	LOADROWS
+	PFSETUP
 	MOVQ xq+40(FP), DI
 	MOVQ nb+48(FP), CX
 	VPXOR X15, X15, X15
@@ -206,6 +222,8 @@ q40loop:
 	VADDPS X1, X15, X15
 	ADDQ $18, AX
 	ADDQ $34, BX
+	PREFETCHT1 (R12)
+	ADDQ $64, R12
 	DECQ CX
 	JNZ  q40loop
 
@@ -221,6 +239,7 @@ q40done:
 // Y9 bit shuffle, Y13 bytes of 16.
 TEXT ·gemvActQ5_0AVX2(SB), NOSPLIT, $0-56
 	LOADROWS
+	PFSETUP
 	MOVQ xq+40(FP), DI
 	MOVQ nb+48(FP), CX
 	VPXOR X15, X15, X15
@@ -262,6 +281,8 @@ q50loop:
 	VADDPS X1, X15, X15
 	ADDQ $22, AX
 	ADDQ $34, BX
+	PREFETCHT1 (R12)
+	ADDQ $64, R12
 	DECQ CX
 	JNZ  q50loop
 
@@ -293,6 +314,7 @@ q50done:
 // AX weight offset (20-byte blocks), BX activation offset (36, q8_1).
 TEXT ·gemvActQ4_1AVX2(SB), NOSPLIT, $0-56
 	LOADROWS
+	PFSETUP
 	MOVQ xq+40(FP), DI
 	MOVQ nb+48(FP), CX
 	VPXOR X15, X15, X15
@@ -320,6 +342,8 @@ q41loop:
 	ACT_Q8_1_TERMS
 	ADDQ $20, AX
 	ADDQ $36, BX
+	PREFETCHT1 (R12)
+	ADDQ $64, R12
 	DECQ CX
 	JNZ  q41loop
 
@@ -334,6 +358,7 @@ q41done:
 // 24-byte weight blocks (d, m, qh, qs); Y5 0x10 bytes, Y8/Y9 bit masks.
 TEXT ·gemvActQ5_1AVX2(SB), NOSPLIT, $0-56
 	LOADROWS
+	PFSETUP
 	MOVQ xq+40(FP), DI
 	MOVQ nb+48(FP), CX
 	VPXOR X15, X15, X15
@@ -368,6 +393,8 @@ q51loop:
 	ACT_Q8_1_TERMS
 	ADDQ $24, AX
 	ADDQ $36, BX
+	PREFETCHT1 (R12)
+	ADDQ $64, R12
 	DECQ CX
 	JNZ  q51loop
 
