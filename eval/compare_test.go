@@ -25,16 +25,6 @@ const (
 	cmpCtx = 128
 )
 
-func cmpEnv(t testing.TB, threads int) *Env {
-	t.Helper()
-	e, err := Open(ModelOptions{Threads: threads})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	return e
-}
-
 func cmpOptions() CompareOptions {
 	return CompareOptions{Docs: DefaultCorpus(), Corpus: "test", PromptLen: cmpN, Gen: cmpG, Samples: cmpS,
 		PPLProtocol: "llamacpp", PPLCtx: cmpCtx, PerSample: true}
@@ -53,7 +43,7 @@ func cmpPlan(t testing.TB, s string) *quant.Plan {
 // FDT = G for every sample, same top 1 and nothing flagged (METRICS.md §7
 // self-check), on the continuation and on the corpus text.
 func TestIdenticalModels(t *testing.T) {
-	e := cmpEnv(t, 2)
+	e := embeddedEnv(t, 2)
 	same, err := e.Model.With(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +84,7 @@ func TestIdenticalModels(t *testing.T) {
 // KL ≥ 0 up to rounding, and same top = 1 − SDTM on these positions
 // because the base argmax is y_j at every position (self-check).
 func TestCompressedProperties(t *testing.T) {
-	e := cmpEnv(t, 2)
+	e := embeddedEnv(t, 2)
 	specs := []string{"int8", "int4:g32", "prune:0.5", "int2:g32,lm_head=q8_0"}
 	if testing.Short() {
 		specs = specs[1:3]
@@ -289,7 +279,7 @@ func cmpProject(u, b []float64) { // u −= (u·b) b, b unit
 // is known in advance (cmpLMHeadVariant) through Teacher and Comparison, and one
 // through CompareModels end to end.
 func TestKnownDivergencePoint(t *testing.T) {
-	e := cmpEnv(t, 2)
+	e := embeddedEnv(t, 2)
 	set, err := Prompts(e.Model.Tokenizer, DefaultCorpus(), cmpN, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -354,7 +344,7 @@ func TestKnownDivergencePoint(t *testing.T) {
 // the self-check must find them, repair from the teacher-forced path and
 // end with the same reference as a clean run, counting the repairs.
 func TestSelfCheckRepairs(t *testing.T) {
-	e := cmpEnv(t, 1)
+	e := embeddedEnv(t, 1)
 	set, err := Prompts(e.Model.Tokenizer, DefaultCorpus(), cmpN, 3)
 	if err != nil {
 		t.Fatal(err)
@@ -413,7 +403,7 @@ func TestSelfCheckRepairs(t *testing.T) {
 func TestDeterminism(t *testing.T) {
 	var first []byte
 	for _, threads := range []int{1, 2, 2} {
-		e := cmpEnv(t, threads)
+		e := embeddedEnv(t, threads)
 		o := cmpOptions()
 		o.Plan = cmpPlan(t, "int4:g32")
 		r, err := Compare(e, o)
@@ -436,7 +426,7 @@ func TestDeterminism(t *testing.T) {
 // TestTextPerplexity: the corpus perplexities of CompareText are those of
 // eval.Perplexity on the same text and protocol, for both models.
 func TestTextPerplexity(t *testing.T) {
-	e := cmpEnv(t, 2)
+	e := embeddedEnv(t, 2)
 	comp, _, err := e.Model.ApplyPlan(cmpPlan(t, "int4:g32"))
 	if err != nil {
 		t.Fatal(err)
@@ -476,7 +466,7 @@ func TestTextPerplexity(t *testing.T) {
 }
 
 func TestCompareOptionsAndErrors(t *testing.T) {
-	e := cmpEnv(t, 1)
+	e := embeddedEnv(t, 1)
 	o := cmpOptions()
 	o.Plan = cmpPlan(t, "int8,layers.99.attn.q=int4")
 	o.Samples, o.PPLCtx = 2, 4096 // text far too short for two 4096-token chunks

@@ -45,7 +45,7 @@ func near(a, b, tol float64) bool { return math.Abs(a-b) <= tol*max(1, math.Abs(
 // and the dataset values are exp(mean entropy) (METRICS.md §3.2), the mean
 // ± sample std over seeds, and untrained − trained.
 func TestERankAgainstDirect(t *testing.T) {
-	e := openEmbedded(t)
+	e := embeddedEnv(t, 2)
 	docs := DefaultCorpus()[:4]
 	for _, layer := range []int{5, 0, 3} {
 		r, err := ERank(e, docs, ERankOptions{Layers: []int{layer}, Seeds: 2, Seed: 11, Items: true})
@@ -100,7 +100,7 @@ func TestERankAgainstDirect(t *testing.T) {
 // lower effective rank than an untrained model's, so Diff-eRank > 0; the
 // same seeds give the same numbers.
 func TestERankTrainedVsUntrained(t *testing.T) {
-	e := openEmbedded(t)
+	e := embeddedEnv(t, 2)
 	docs := DefaultCorpus()[:12]
 	r, err := ERank(e, docs, ERankOptions{Seed: 42})
 	if err != nil {
@@ -135,7 +135,7 @@ func TestERankTrainedVsUntrained(t *testing.T) {
 // Several hidden states in one run agree with single-state runs; the
 // top-level values are the highest state's.
 func TestERankLayers(t *testing.T) {
-	e := openEmbedded(t)
+	e := embeddedEnv(t, 2)
 	docs := DefaultCorpus()[:4]
 	all, err := ERank(e, docs, ERankOptions{Layers: []int{5, 2, 0, 2}, Seeds: 1})
 	if err != nil {
@@ -163,7 +163,7 @@ func TestERankLayers(t *testing.T) {
 // With a plan the comparison is base vs compressed on the same texts: the
 // base value is the plain eRank, and a gentle plan barely moves it.
 func TestERankPlan(t *testing.T) {
-	e := openEmbedded(t)
+	e := embeddedEnv(t, 2)
 	docs := DefaultCorpus()[:8]
 	base, err := ERank(e, docs, ERankOptions{Seeds: 1})
 	if err != nil {
@@ -200,7 +200,7 @@ func TestERankPlan(t *testing.T) {
 // Texts under 2 tokens are skipped and counted (the reference would give
 // NaN); truncation applies to every text.
 func TestERankSkipAndTruncate(t *testing.T) {
-	e := openEmbedded(t)
+	e := embeddedEnv(t, 2)
 	docs := append([]string{""}, DefaultCorpus()[:3]...)
 	r, err := ERank(e, docs, ERankOptions{Seeds: 1, MaxTokens: 16})
 	if err != nil {

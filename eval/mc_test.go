@@ -13,16 +13,6 @@ import (
 	"github.com/divergo/divergo/tokenizer"
 )
 
-func mcOpenEmbedded(t testing.TB, threads int) *Env {
-	t.Helper()
-	e, err := Open(ModelOptions{Threads: threads})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	return e
-}
-
 // mcTinyTask is a hand-made task whose answers stories260K knows: the gold
 // continuation is always option 0 and wins by more than 2 nats.
 func mcTinyTask() *Task {
@@ -47,7 +37,7 @@ func mcTinyTask() *Task {
 }
 
 func TestMCTinyTask(t *testing.T) {
-	e := mcOpenEmbedded(t, 1)
+	e := embeddedEnv(t, 1)
 	r, err := MC(e, mcTinyTask(), MCOptions{Items: true})
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +71,7 @@ func TestMCTinyTask(t *testing.T) {
 }
 
 func TestMCEncodePair(t *testing.T) {
-	e := mcOpenEmbedded(t, 1)
+	e := embeddedEnv(t, 1)
 	tok := e.Model.Tokenizer
 	enc := newMCEncoder(tok, false, 512)
 	bos := tok.BOS()
@@ -171,7 +161,7 @@ func mcBruteLoglik(t *testing.T, m *engine.Model, r mcRequest) float64 {
 // contexts, one-token continuations, contexts that differ after a shared
 // prefix (WinoGrande), unrelated contexts, and left-truncated windows.
 func TestMCReuseMatchesFullPass(t *testing.T) {
-	e := mcOpenEmbedded(t, 1)
+	e := embeddedEnv(t, 1)
 	m := e.Model
 	pairs := [][2]string{
 		{"Once upon a time, there was a little girl named", " Lily"},
@@ -216,7 +206,7 @@ func TestMCReuseMatchesFullPass(t *testing.T) {
 }
 
 func TestMCWorkersAgree(t *testing.T) {
-	e := mcOpenEmbedded(t, 2)
+	e := embeddedEnv(t, 2)
 	task := mcTinyTask()
 	// Many items so that several chunks exist.
 	for len(task.Items) < 3*mcChunk {
@@ -237,7 +227,7 @@ func TestMCWorkersAgree(t *testing.T) {
 }
 
 func TestMCWithPlan(t *testing.T) {
-	e := mcOpenEmbedded(t, 1)
+	e := embeddedEnv(t, 1)
 	task := mcTinyTask()
 	base, err := MC(e, task, MCOptions{Items: true})
 	if err != nil {
@@ -390,7 +380,7 @@ func TestMCOrder(t *testing.T) {
 	// the two-token " A", " C", " D" give two windows, each run once:
 	// 63 context tokens and one continuation token for each of A, C, D,
 	// 64 for B (without the grouping C would rerun its window: 193).
-	e := mcOpenEmbedded(t, 1)
+	e := embeddedEnv(t, 1)
 	task, err := LoadTask("mmlu", mcTestdata+"mmlu/test/abstract_algebra_test.csv", TaskOptions{Shots: 5, Limit: 3})
 	if err != nil {
 		t.Fatal(err)
@@ -490,7 +480,7 @@ func TestMCBBQ(t *testing.T) {
 }
 
 func TestMCSkipsTooLong(t *testing.T) {
-	e := mcOpenEmbedded(t, 1)
+	e := embeddedEnv(t, 1)
 	task := mcTinyTask()
 	long := Item{ID: "long", Choices: []Choice{
 		{Context: "Once upon a", Continuation: " time", Text: "time"},

@@ -18,7 +18,7 @@ func planSmall(t *testing.T, specs string) (SweepOptions, SweepResult) {
 	o.Components = sweepSel(t, "layers.{0,2,4}.attn.{q,v},layers.1.mlp.{up,down},layers.3.mlp.gate")
 	o.Samples, o.Gen = 6, 24
 	o.Output = filepath.Join(t.TempDir(), "sweep.jsonl")
-	r, err := Sweep(sweepEnv(t, 2), o)
+	r, err := Sweep(embeddedEnv(t, 2), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func planSmall(t *testing.T, specs string) (SweepOptions, SweepResult) {
 // measures exactly as the planner did.
 func TestPlan(t *testing.T) {
 	so, sr := planSmall(t, "int4:g32")
-	e := sweepEnv(t, 2)
+	e := embeddedEnv(t, 2)
 	// A threshold between the best and the worst prefix: stop half-way.
 	min := 12.0
 	so.Output = ""
@@ -115,7 +115,7 @@ func sumBits(rules []PlanRule) int64 {
 // an empty plan that still reads as a plan.
 func TestPlanMixed(t *testing.T) {
 	so, sr := planSmall(t, "int8,int4:g32")
-	e := sweepEnv(t, 2)
+	e := embeddedEnv(t, 2)
 	so.Output = ""
 	loose := 0.0
 	r, err := Plan(e, PlanOptions{Sweep: so, From: &sr.Header, FromRows: sr.Rows, MinFDTM: &loose, Step: 3})

@@ -56,6 +56,15 @@ type WriteTiming struct {
 	Seconds float64 `json:"seconds"`
 }
 
+// writeBlueprint writes b in the format OutputFormat chose: "gguf" as one
+// GGUF file, "hf" as a Hugging Face directory.
+func writeBlueprint(b *engine.Blueprint, format, path string, opt engine.WriteOptions) error {
+	if format == "gguf" {
+		return b.WriteGGUF(path, opt)
+	}
+	return b.WriteSafetensors(path, opt)
+}
+
 // OutputFormat returns the format a model written to path gets: "gguf" for
 // a name ending in .gguf, "hf" (a checkpoint directory) otherwise. A name
 // ending in .safetensors is refused: a checkpoint is a directory (config,
@@ -139,12 +148,7 @@ func Quantize(e *Env, o QuantizeOptions) (QuantizeResult, error) {
 	if r.Params > 0 {
 		r.BitsPerWeight = float64(bits) / float64(r.Params)
 	}
-	opt := engine.WriteOptions{ShardBytes: o.ShardBytes, Progress: o.Progress}
-	if format == "gguf" {
-		err = b.WriteGGUF(o.Output, opt)
-	} else {
-		err = b.WriteSafetensors(o.Output, opt)
-	}
+	err = writeBlueprint(b, format, o.Output, engine.WriteOptions{ShardBytes: o.ShardBytes, Progress: o.Progress})
 	if err != nil {
 		return QuantizeResult{}, err
 	}

@@ -17,16 +17,6 @@ import (
 	"github.com/divergo/divergo/quant"
 )
 
-func sweepEnv(t testing.TB, threads int) *Env {
-	t.Helper()
-	e, err := Open(ModelOptions{Threads: threads})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	return e
-}
-
 func sweepSpecs(t testing.TB, s string) []quant.Spec {
 	t.Helper()
 	sp, err := quant.ParseSpecList(s)
@@ -91,7 +81,7 @@ func sameRows(t *testing.T, what string, got, want []SweepRow) {
 // for byte, also when memory holds one layer at a time (the later layers
 // recomputed from the previous group), and whatever the number of workers.
 func TestSweepCacheIdentical(t *testing.T) {
-	e := sweepEnv(t, 2)
+	e := embeddedEnv(t, 2)
 	o := sweepSmall(t)
 	o.Cache, o.Workers = CacheOff, 1
 	off, err := Sweep(e, o)
@@ -149,7 +139,7 @@ func TestSweepCacheIdentical(t *testing.T) {
 // TestSweepF16Cache: a float16 cache is reported and only perturbs rows at
 // the rounding level.
 func TestSweepF16Cache(t *testing.T) {
-	e := sweepEnv(t, 2)
+	e := embeddedEnv(t, 2)
 	o := sweepSmall(t)
 	o.Specs = sweepSpecs(t, "int8")
 	o.Components = sweepSel(t, "layers.2.mlp.up,layers.4.attn.q")
@@ -176,7 +166,7 @@ func TestSweepF16Cache(t *testing.T) {
 // TestSweepMatchesCompare: a sweep row is the compare result of the plan
 // that compresses that one component.
 func TestSweepMatchesCompare(t *testing.T) {
-	e := sweepEnv(t, 2)
+	e := embeddedEnv(t, 2)
 	o := sweepSmall(t)
 	o.Specs = sweepSpecs(t, "int4:g32")
 	o.Components = sweepSel(t, "layers.3.mlp.up")
@@ -215,7 +205,7 @@ func TestSweepKilledChild(t *testing.T) {
 		t.Skip("child process of TestSweepResumeAfterKill")
 	}
 	at, _ := strconv.Atoi(os.Getenv(sweepChildEnv + "_AT"))
-	e := sweepEnv(t, 2)
+	e := embeddedEnv(t, 2)
 	o := sweepSmall(t)
 	o.Output, o.Resume = path, true
 	o.Progress = func(stage string, done, total int) {
@@ -237,7 +227,7 @@ func TestSweepResumeAfterKill(t *testing.T) {
 		t.Skip("runs child processes")
 	}
 	dir := t.TempDir()
-	e := sweepEnv(t, 2)
+	e := embeddedEnv(t, 2)
 	o := sweepSmall(t)
 	o.Output = filepath.Join(dir, "whole.jsonl")
 	whole, err := Sweep(e, o)
@@ -283,7 +273,7 @@ func TestSweepResumeAfterKill(t *testing.T) {
 // run; a missing or duplicated shard is refused.
 func TestSweepShardsMerge(t *testing.T) {
 	dir := t.TempDir()
-	e := sweepEnv(t, 2)
+	e := embeddedEnv(t, 2)
 	o := sweepSmall(t)
 	o.Output = filepath.Join(dir, "whole.jsonl")
 	whole, err := Sweep(e, o)
@@ -345,7 +335,7 @@ func TestSweepShardsMerge(t *testing.T) {
 // TestResultsFile: the lock, refusing other runs, and a torn last line.
 func TestResultsFile(t *testing.T) {
 	dir := t.TempDir()
-	e := sweepEnv(t, 1)
+	e := embeddedEnv(t, 1)
 	o := sweepSmall(t)
 	o.Specs = sweepSpecs(t, "int8")
 	o.Components = sweepSel(t, "layers.1.attn.{q,k}")
@@ -477,7 +467,7 @@ func FuzzReadResults(f *testing.F) {
 // TestSweepPPL: with a perplexity protocol every row carries compare's
 // corpus-text block for its one-component plan.
 func TestSweepPPL(t *testing.T) {
-	e := sweepEnv(t, 2)
+	e := embeddedEnv(t, 2)
 	o := sweepSmall(t)
 	o.Specs = sweepSpecs(t, "int4:g32")
 	o.Components = sweepSel(t, "layers.1.mlp.gate")

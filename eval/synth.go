@@ -325,12 +325,7 @@ func Synth(o SynthOptions) (SynthResult, error) {
 		},
 		Norm: func(string) ([]float32, error) { return ones, nil },
 	}
-	opt := engine.WriteOptions{ShardBytes: o.ShardBytes, Progress: o.Progress}
-	if format == "gguf" {
-		err = b.WriteGGUF(o.Output, opt)
-	} else {
-		err = b.WriteSafetensors(o.Output, opt)
-	}
+	err = writeBlueprint(b, format, o.Output, engine.WriteOptions{ShardBytes: o.ShardBytes, Progress: o.Progress})
 	gen.stop()
 	if err != nil {
 		return SynthResult{}, err
@@ -520,12 +515,7 @@ func Relative(e *Env, o RelativeOptions) (RelativeResult, error) {
 		q.A8 = want.A8
 		return q, nil
 	}
-	opt := engine.WriteOptions{ShardBytes: o.ShardBytes, Progress: o.Progress}
-	if format == "gguf" {
-		err = b.WriteGGUF(o.Output, opt)
-	} else {
-		err = b.WriteSafetensors(o.Output, opt)
-	}
+	err = writeBlueprint(b, format, o.Output, engine.WriteOptions{ShardBytes: o.ShardBytes, Progress: o.Progress})
 	if err != nil {
 		return RelativeResult{}, err
 	}

@@ -24,7 +24,7 @@ func TestSynthShapes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := openEmbedded(t)
+	e := embeddedEnv(t, 2)
 	c := e.Model.Config
 	c.Dim, c.HiddenDim, c.Layers, c.Heads, c.KVHeads, c.HeadDim, c.Vocab, c.MaxSeq = 768, 2048, 12, 12, 12, 64, 32000, 1024
 	start := time.Now()

@@ -11,17 +11,6 @@ import (
 	"github.com/divergo/divergo/quant"
 )
 
-// openEmbedded returns the embedded stories260K model on a 2-thread pool.
-func openEmbedded(t *testing.T) *Env {
-	t.Helper()
-	e, err := Open(ModelOptions{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	return e
-}
-
 // tinyConfig is a small random shape (4 layers, 48 MLP neurons) reading
 // the embedded model's 512-piece vocabulary.
 func tinyConfig(e *Env) engine.Config {
@@ -44,7 +33,7 @@ func newRandom(t *testing.T, e *Env, c engine.Config, seed uint64) *engine.Model
 // A model traced against itself matches every neuron to itself: π_gate =
 // π_up = identity, ρ = 1, p = 0 in every layer, Fisher's p = 0.
 func TestTraceSelf(t *testing.T) {
-	e := openEmbedded(t)
+	e := embeddedEnv(t, 2)
 	r, err := Trace(e, e.Model, DefaultCorpus(), TraceOptions{Tokens: 1200})
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +59,7 @@ func TestTraceSelf(t *testing.T) {
 // every match metric (METRICS.md §5.6 check b), although its neurons are
 // no longer in place.
 func TestTracePermutedNoised(t *testing.T) {
-	e := openEmbedded(t)
+	e := embeddedEnv(t, 2)
 	p, err := e.Model.PermuteMLP(7)
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +89,7 @@ func TestTracePermutedNoised(t *testing.T) {
 // A compressed copy keeps its neurons in place: every layer is traced (p ≈
 // 0) and matched to the identity (METRICS.md §5.6).
 func TestTraceCompressed(t *testing.T) {
-	e := openEmbedded(t)
+	e := embeddedEnv(t, 2)
 	plan, err := quant.ParsePlan("int4:g32")
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +114,7 @@ func TestTraceCompressed(t *testing.T) {
 // layers the p-values spread over (0, 1) like a uniform sample
 // (Kolmogorov–Smirnov distance below the 1% critical value 1.63/√n).
 func TestTraceIndependent(t *testing.T) {
-	e := openEmbedded(t)
+	e := embeddedEnv(t, 2)
 	c := tinyConfig(e)
 	var ps []float64
 	for s := uint64(1); s <= 10; s++ {
@@ -158,7 +147,7 @@ func TestTraceIndependent(t *testing.T) {
 // Matching a few layers per pass (a small --mem) re-runs the models but
 // gives exactly the one-pass result.
 func TestTraceLayerGroups(t *testing.T) {
-	e := openEmbedded(t)
+	e := embeddedEnv(t, 2)
 	c := tinyConfig(e)
 	a, b := newRandom(t, e, c, 5), newRandom(t, e, c, 6)
 	b2, err := b.PermuteMLP(1)
@@ -190,7 +179,7 @@ func TestTraceLayerGroups(t *testing.T) {
 }
 
 func TestTraceErrors(t *testing.T) {
-	e := openEmbedded(t)
+	e := embeddedEnv(t, 2)
 	c := tinyConfig(e)
 	a := newRandom(t, e, c, 1)
 	env := &Env{Model: a, Pool: e.Pool}
@@ -235,7 +224,7 @@ func TestParseMatchMetric(t *testing.T) {
 // The passage perplexity of both models (here the same one) is the first
 // window of the disjoint protocol over the same tokens.
 func TestPassagePPL(t *testing.T) {
-	e := openEmbedded(t)
+	e := embeddedEnv(t, 2)
 	lb, err := LeaderboardPPL(e.Pool, e.Model, e.Model)
 	if err != nil {
 		t.Fatal(err)
