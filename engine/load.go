@@ -99,7 +99,7 @@ func (b *builder) setMatrix(l int, kind string, w *kernels.Matrix) error {
 			return fmt.Errorf("tensor for %s but the model has %d layers", name, c.Layers)
 		}
 	}
-	rows, cols := expectedShape(c, kind)
+	rows, cols := c.MatrixShape(kind)
 	if w.Rows != rows || w.Cols != cols {
 		return fmt.Errorf("%s: shape %d×%d, want %d×%d", name, w.Rows, w.Cols, rows, cols)
 	}
@@ -117,7 +117,10 @@ func (b *builder) setMatrix(l int, kind string, w *kernels.Matrix) error {
 	return nil
 }
 
-func expectedShape(c *Config, kind string) (rows, cols int) {
+// MatrixShape returns the rows and columns of a weight matrix of the
+// component kind ("attn.q", "mlp.down", "embed", "lm_head", …) under c:
+// rows are outputs, columns inputs. An unknown kind gives -1, -1.
+func (c *Config) MatrixShape(kind string) (rows, cols int) {
 	switch kind {
 	case "embed", "lm_head":
 		return c.Vocab, c.Dim
@@ -276,7 +279,7 @@ func buildHF(c Config, tied bool, src tensorSource, source Source, opt LoadOptio
 			if format, err = kernels.FormatByName(name); err != nil {
 				return nil, fmt.Errorf("tensor %q: %s%s: %w", t.Name, stFormatKey, t.Name, err)
 			}
-			_, cols = expectedShape(&b.m.Config, role.kind)
+			_, cols = b.m.Config.MatrixShape(role.kind)
 			if t.DType != safetensors.U8 || format.CheckCols(cols) != nil || int64(format.RowBytes(cols)) != t.Shape[1] {
 				return nil, fmt.Errorf("tensor %q: %s %v does not hold %d×%d %s weights", t.Name, t.DType, t.Shape, rows, cols, name)
 			}

@@ -62,7 +62,7 @@ func NewRandom(c Config, seed uint64) (*Model, error) {
 			defer wg.Done()
 			for i := int(next.Add(1) - 1); i < len(comps); i = int(next.Add(1) - 1) {
 				_, kind, _ := ParseComponent(comps[i])
-				rows, cols := expectedShape(&c, kind)
+				rows, cols := c.MatrixShape(kind)
 				mats[i] = matrix(comps[i], rows, cols)
 			}
 		}()

@@ -267,7 +267,7 @@ func (b *Blueprint) entries(target RoPEStyle) ([]tensorEntry, error) {
 		if f == nil {
 			return fmt.Errorf("%s: no format", name)
 		}
-		rows, cols := expectedShape(c, kind)
+		rows, cols := c.MatrixShape(kind)
 		if err := f.CheckCols(cols); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}

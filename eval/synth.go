@@ -283,7 +283,7 @@ func Synth(o SynthOptions) (SynthResult, error) {
 			s, f = head, headf
 		}
 		_, kind, _ := engine.ParseComponent(name)
-		_, cols := shapeOf(&c, kind)
+		_, cols := c.MatrixShape(kind)
 		if err := s.Check(cols); err != nil {
 			return SynthResult{}, fmt.Errorf("%s: %w", name, err)
 		}
@@ -295,7 +295,7 @@ func Synth(o SynthOptions) (SynthResult, error) {
 
 	gen := newPrefetcher(order, func(name string) ([]float32, error) {
 		_, kind, _ := engine.ParseComponent(name)
-		rows, cols := shapeOf(&c, kind)
+		rows, cols := c.MatrixShape(kind)
 		w := make([]float32, rows*cols)
 		engine.RandomFill(w, o.Seed, name, c.InitializerRange)
 		return w, nil
@@ -320,7 +320,7 @@ func Synth(o SynthOptions) (SynthResult, error) {
 				return nil, err
 			}
 			_, kind, _ := engine.ParseComponent(name)
-			rows, cols := shapeOf(&c, kind)
+			rows, cols := c.MatrixShape(kind)
 			return quant.Quantize(specs[name], name, rows, cols, w)
 		},
 		Norm: func(string) ([]float32, error) { return ones, nil },
@@ -335,7 +335,7 @@ func Synth(o SynthOptions) (SynthResult, error) {
 	}
 	for _, name := range order {
 		_, kind, _ := engine.ParseComponent(name)
-		rows, cols := shapeOf(&c, kind)
+		rows, cols := c.MatrixShape(kind)
 		r.Params += int64(rows) * int64(cols)
 	}
 	r.Params += int64(c.Dim) * int64(2*c.Layers+1)
@@ -353,21 +353,6 @@ func synthOrder(layers int) []string {
 		}
 	}
 	return append(out, "lm_head")
-}
-
-// shapeOf returns the rows and columns of a component kind.
-func shapeOf(c *engine.Config, kind string) (rows, cols int) {
-	switch kind {
-	case "embed", "lm_head":
-		return c.Vocab, c.Dim
-	case "attn.q", "attn.o":
-		return c.Dim, c.Dim
-	case "attn.k", "attn.v":
-		return c.KVDim(), c.Dim
-	case "mlp.gate", "mlp.up":
-		return c.HiddenDim, c.Dim
-	}
-	return c.Dim, c.HiddenDim // mlp.down
 }
 
 // A prefetcher draws the weights of the next component in a known order
