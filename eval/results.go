@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -207,13 +206,9 @@ type Results struct {
 	// process killed while writing) removed on open.
 	Truncated int
 
-	f    *os.File
+	j    *journal
 	done map[int]bool
 }
-
-// ErrResultsExist is returned by CreateResults for a non-empty file
-// without resume.
-var ErrResultsExist = errors.New("results file exists")
 
 // CreateResults opens the results file at path for a run. A missing or
 // empty file gets the header. An existing one is refused unless resume is
@@ -221,55 +216,21 @@ var ErrResultsExist = errors.New("results file exists")
 // read (a torn last line is cut off), and new rows are appended. The file
 // is locked (flock) while open: a second writer is refused.
 func CreateResults(path string, h SweepHeader, resume bool) (*Results, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	line, err := json.Marshal(h)
 	if err != nil {
 		return nil, fmt.Errorf("results: %w", err)
 	}
-	if err := resultsLock(f); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("results %s: %w", path, err)
-	}
-	r := &Results{Path: path, f: f, done: map[int]bool{}}
-	fail := func(err error) (*Results, error) {
-		f.Close()
+	j, data, err := openJournal(path, "results", line, resume)
+	if err != nil {
 		return nil, err
 	}
-	st, err := f.Stat()
-	if err != nil {
-		return fail(fmt.Errorf("results: %w", err))
-	}
-	if st.Size() == 0 {
-		r.Header = h
-		line, err := json.Marshal(h)
-		if err != nil {
-			return fail(fmt.Errorf("results: %w", err))
-		}
-		if err := r.append(line); err != nil {
-			return fail(err)
-		}
+	r := &Results{Path: path, Header: h, Truncated: j.truncated, j: j, done: map[int]bool{}}
+	if data == nil {
 		return r, nil
 	}
-	if !resume {
-		return fail(fmt.Errorf("%w: %s holds %d bytes; pass --resume to continue that run, or choose another output", ErrResultsExist, path, st.Size()))
-	}
-	data, err := io.ReadAll(f)
-	if err != nil {
-		return fail(fmt.Errorf("results: %w", err))
-	}
-	if i := bytes.LastIndexByte(data, '\n'); i+1 < len(data) {
-		// A line without its newline was being written when the process
-		// died: the row was never complete, so drop it and run it again.
-		r.Truncated = len(data) - (i + 1)
-		data = data[:i+1]
-		if err := f.Truncate(int64(len(data))); err != nil {
-			return fail(fmt.Errorf("results %s: cutting the unfinished last line: %w", path, err))
-		}
-		if err := f.Sync(); err != nil {
-			return fail(fmt.Errorf("results %s: %w", path, err))
-		}
-	}
-	if len(data) == 0 {
-		return fail(fmt.Errorf("results %s: no complete header line; remove the file and start again", path))
+	fail := func(err error) (*Results, error) {
+		j.close()
+		return nil, err
 	}
 	hd, rows, err := parseResults(path, data)
 	if err != nil {
@@ -287,9 +248,6 @@ func CreateResults(path string, h SweepHeader, resume bool) (*Results, error) {
 			return fail(fmt.Errorf("results %s: job %d (%s %s) does not belong to shard %s", path, row.Job, row.Component, row.Spec, sh))
 		}
 		r.done[row.Job] = true
-	}
-	if _, err := f.Seek(0, io.SeekEnd); err != nil {
-		return fail(fmt.Errorf("results: %w", err))
 	}
 	r.Header, r.Rows = hd, rows
 	return r, nil
@@ -314,7 +272,7 @@ func (r *Results) Append(row SweepRow) error {
 	if err != nil {
 		return fmt.Errorf("results: job %d: %w", row.Job, err)
 	}
-	if err := r.append(line); err != nil {
+	if err := r.j.append(line); err != nil {
 		return err
 	}
 	r.done[row.Job] = true
@@ -322,25 +280,12 @@ func (r *Results) Append(row SweepRow) error {
 	return nil
 }
 
-func (r *Results) append(line []byte) error {
-	// One write per line: a crash leaves at most one torn last line.
-	if _, err := r.f.Write(append(line, '\n')); err != nil {
-		return fmt.Errorf("results %s: %w", r.Path, err)
-	}
-	if err := r.f.Sync(); err != nil {
-		return fmt.Errorf("results %s: %w", r.Path, err)
-	}
-	return nil
-}
-
 // Close releases the lock and the file.
 func (r *Results) Close() error {
-	if r == nil || r.f == nil {
+	if r == nil {
 		return nil
 	}
-	err := r.f.Close()
-	r.f = nil
-	return err
+	return r.j.close()
 }
 
 // ReadResults reads a results file: its header and rows in file order.
