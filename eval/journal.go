@@ -24,7 +24,7 @@ type journal struct {
 
 // ErrResultsExist is returned when a run would write to a non-empty
 // results file or checkpoint without resume.
-var ErrResultsExist = errors.New("results file exists")
+var ErrResultsExist = errors.New("file exists")
 
 // openJournal opens path for a run, creating it, and locks it (flock)
 // against other writers while it is open. An empty file gets header as
@@ -56,7 +56,7 @@ func openJournal(path, what string, header []byte, resume bool) (j *journal, dat
 		return j, nil, nil
 	}
 	if !resume {
-		return fail(fmt.Errorf("%w: %s holds %d bytes; pass --resume to continue that run, or choose another output", ErrResultsExist, path, st.Size()))
+		return fail(fmt.Errorf("%w: %s %s holds %d bytes; pass --resume to continue that run, or choose another output", ErrResultsExist, what, path, st.Size()))
 	}
 	if data, err = io.ReadAll(f); err != nil {
 		return fail(fmt.Errorf("%s: %w", what, err))

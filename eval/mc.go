@@ -43,6 +43,14 @@ type MCOptions struct {
 	NoBOS bool
 	// Items keeps every item's log-likelihoods and answers in the result.
 	Items bool
+	// KVCache records the Env's KV-cache precision ("" = f32), as in
+	// CompareOptions; it goes into the checkpoint's run.
+	KVCache string
+	// Checkpoint, when set, is a file the raw scores are appended to chunk
+	// by chunk as they are computed (mc_checkpoint.go); with Resume an
+	// existing checkpoint of the same run is continued instead of refused.
+	Checkpoint string
+	Resume     bool
 	// Workers is the number of items scored at once, each on one thread;
 	// 0 chooses: one per thread for models up to 200 M parameters, else a
 	// single worker whose forward passes use every thread.
@@ -306,13 +314,16 @@ type mcRun struct {
 	truncated []bool
 	skipped   []bool // an option did not fit the window
 	ran       []int  // positions run per model
+	resumed   int    // items read from a checkpoint
 	requests  int
 	workers   int
 	seconds   float64
 }
 
 // scoreItems computes every option's log-likelihood under each model.
-func scoreItems(e *Env, models []*engine.Model, items []Item, o MCOptions, maxLen int) (*mcRun, error) {
+// With a checkpoint, the chunks it holds are taken from it and every chunk
+// scored is appended to it.
+func scoreItems(e *Env, models []*engine.Model, items []Item, o MCOptions, maxLen int, ck *mcCheckpoint) (*mcRun, error) {
 	start := time.Now()
 	enc := newMCEncoder(models[0].Tokenizer, o.NoBOS, maxLen)
 	run := &mcRun{ll: make([][][]float64, len(models)), truncated: make([]bool, len(items)),
@@ -321,6 +332,23 @@ func scoreItems(e *Env, models []*engine.Model, items []Item, o MCOptions, maxLe
 		run.ll[m] = make([][]float64, len(items))
 	}
 	chunks := (len(items) + mcChunk - 1) / mcChunk
+	have := make([]bool, chunks)
+	if ck != nil {
+		for _, r := range ck.read {
+			lo := r.Chunk * mcChunk
+			for k := range r.Skipped {
+				run.skipped[lo+k], run.truncated[lo+k] = r.Skipped[k], r.Truncated[k]
+				for m := range models {
+					run.ll[m][lo+k] = r.LL[m][k]
+				}
+			}
+			for m, n := range r.Ran {
+				run.ran[m] += n
+			}
+			have[r.Chunk] = true
+			run.resumed += len(r.Skipped)
+		}
+	}
 	workers := o.Workers
 	if workers <= 0 {
 		workers = 1
@@ -338,6 +366,7 @@ func scoreItems(e *Env, models []*engine.Model, items []Item, o MCOptions, maxLe
 	var (
 		next     atomic.Int64
 		done     atomic.Int64
+		ckMu     sync.Mutex
 		mu       sync.Mutex
 		firstErr error
 		errItem  = len(items)
@@ -351,6 +380,7 @@ func scoreItems(e *Env, models []*engine.Model, items []Item, o MCOptions, maxLe
 			errItem, firstErr = i, err
 		}
 	}
+	done.Store(int64(run.resumed))
 	failed := func() bool {
 		mu.Lock()
 		defer mu.Unlock()
@@ -382,10 +412,31 @@ func scoreItems(e *Env, models []*engine.Model, items []Item, o MCOptions, maxLe
 				if c >= chunks || failed() {
 					return
 				}
+				if have[c] {
+					continue
+				}
 				lo, hi := c*mcChunk, min((c+1)*mcChunk, len(items))
+				before := make([]int, len(scorers))
+				for m, sc := range scorers {
+					before[m] = sc.ran
+				}
 				if i, err := run.scoreChunk(enc, scorers, items, lo, hi); err != nil {
 					fail(i, err)
 					return
+				}
+				if ck != nil {
+					r := mcRecord{Chunk: c, LL: make([][][]float64, len(models)), Skipped: run.skipped[lo:hi],
+						Truncated: run.truncated[lo:hi], Ran: make([]int, len(models))}
+					for m, sc := range scorers {
+						r.LL[m], r.Ran[m] = run.ll[m][lo:hi], sc.ran-before[m]
+					}
+					ckMu.Lock()
+					err := ck.append(r)
+					ckMu.Unlock()
+					if err != nil {
+						fail(lo, checkpointError{err})
+						return
+					}
 				}
 				d := done.Add(int64(hi - lo))
 				if o.Progress != nil {

@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"unicode/utf8"
@@ -55,6 +56,10 @@ type MCTiming struct {
 	ItemsPerSecond float64 `json:"items_per_second"` // items per second of scoring (each item on every model)
 	Threads        int     `json:"threads"`
 	Workers        int     `json:"workers"` // items scored at once
+	// Resumed is the number of items whose scores were read from a
+	// checkpoint (--resume) rather than computed by this run; the rate
+	// counts only the others.
+	Resumed int `json:"resumed_items,omitempty"`
 }
 
 // MCCompare compares the base and compressed models' answers under both
@@ -212,15 +217,30 @@ func MC(e *Env, t *Task, o MCOptions) (MCResult, error) {
 			res.UnusedRules = append(res.UnusedRules, r.String())
 		}
 	}
-	run, err := scoreItems(e, models, t.Items, o, maxLen)
+	var ck *mcCheckpoint
+	if o.Checkpoint != "" {
+		id, err := newMCRun(models, t, o, res.Plan, maxLen)
+		if err != nil {
+			return MCResult{}, fmt.Errorf("mc: %w", err)
+		}
+		if ck, err = openMCCheckpoint(o.Checkpoint, id, t.Items, len(models), o.Resume); err != nil {
+			return MCResult{}, err // "checkpoint PATH: …"
+		}
+		defer ck.close()
+	}
+	run, err := scoreItems(e, models, t.Items, o, maxLen, ck)
+	var ce checkpointError
+	if errors.As(err, &ce) {
+		return MCResult{}, ce.error
+	}
 	if err != nil {
 		return MCResult{}, fmt.Errorf("mc: %w", err)
 	}
 	res.BOS = newMCEncoder(base.Tokenizer, o.NoBOS, maxLen).bos
 	res.Requests = run.requests
 	res.Positions = run.ran[0]
-	res.Timing = MCTiming{Seconds: run.seconds, ItemsPerSecond: float64(len(t.Items)) / run.seconds,
-		Threads: e.Pool.Threads(), Workers: run.workers}
+	res.Timing = MCTiming{Seconds: run.seconds, ItemsPerSecond: float64(len(t.Items)-run.resumed) / run.seconds,
+		Threads: e.Pool.Threads(), Workers: run.workers, Resumed: run.resumed}
 
 	// Leave out the items with an option longer than the window.
 	var items []Item

@@ -71,8 +71,14 @@ func (r *SweepRun) Same(o *SweepRun) (bool, string) {
 	a, b := *r, *o
 	a.Model.Path, b.Model.Path = "", ""
 	a.Corpus, b.Corpus = "", ""
-	// Fields are compared as they are written to the file, so a run read
-	// back equals the run that wrote it.
+	return sameFields(a, b)
+}
+
+// sameFields reports whether two values of one struct type have equal
+// fields, and if not, the first field that differs with both values.
+// Fields are compared as they are written to a file (JSON), so a run read
+// back equals the run that wrote it.
+func sameFields(a, b any) (bool, string) {
 	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
 	for i := 0; i < va.NumField(); i++ {
 		fa, erra := json.Marshal(va.Field(i).Interface())
