@@ -185,6 +185,73 @@ func TestMCDiskFull(t *testing.T) {
 	}
 }
 
+// TestMCCheckpointDiskFull: the disk fills while mc appends its second
+// chunk to the checkpoint. The run fails with one line, the first chunk
+// stays, and --resume with room again gives the uninterrupted result.
+func TestMCCheckpointDiskFull(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs child processes")
+	}
+	dir := t.TempDir()
+	// 45 items, three checkpoint chunks: the 9 of the excerpt five times.
+	excerpt := readString(t, mcFixtures+"hellaswag/hellaswag_val_excerpt.txt")
+	task := filepath.Join(dir, "hellaswag.txt")
+	if err := os.WriteFile(task, []byte(strings.Repeat(excerpt, 5)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := func(ck string, extra ...string) []string {
+		return append([]string{"mc", "--task", "hellaswag", "-f", task,
+			"-t", "1", "--quant", "int8", "--json", "--checkpoint", ck}, extra...)
+	}
+	whole := filepath.Join(dir, "whole.ckpt")
+	code, out, errs := runCLI(t, args(whole)...)
+	if code != 0 {
+		t.Fatalf("uninterrupted run: exit %d: %s", code, errs)
+	}
+	lines := strings.SplitAfter(readString(t, whole), "\n")
+	if len(lines) < 4 {
+		t.Fatalf("checkpoint of 45 items holds %d lines", len(lines))
+	}
+	ck := filepath.Join(dir, "full.ckpt")
+	limit := len(lines[0]) + len(lines[1]) + len(lines[2])/2
+	code, stderr := runFaultChild(t, limit, args(ck)...)
+	if line := lastLine(stderr); code != 1 || !strings.HasPrefix(line, "divergo mc: checkpoint "+ck) || !strings.Contains(line, "file too large") {
+		t.Fatalf("disk full: exit %d, stderr:\n%s", code, stderr)
+	}
+	t.Logf("the disk filled: %s", lastLine(stderr))
+	if got := readString(t, ck); !strings.HasPrefix(got, lines[0]+lines[1]) {
+		t.Fatalf("the checkpoint lost its first chunk")
+	}
+	code, resumed, errs := runCLI(t, args(ck, "--resume")...)
+	if code != 0 {
+		t.Fatalf("resume: exit %d: %s", code, errs)
+	}
+	if a, b := mcWithoutTiming(t, resumed), mcWithoutTiming(t, out); a != b {
+		t.Errorf("resumed result differs:\n%s\n%s", a, b)
+	}
+}
+
+func readString(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// mcWithoutTiming returns mc's JSON result without its timing.
+func mcWithoutTiming(t *testing.T, out string) string {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	delete(m, "timing")
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
 // TestResultsLockedByAnotherProcess: while another process holds a results
 // file, a sweep on it is refused with one line saying so and leaves the
 // file as it was; once that process is gone, the sweep resumes it.

@@ -17,7 +17,7 @@ func init() {
 }
 
 func runMC(args []string) error {
-	fs, c := newFlags("mc", "--task NAME -f FILE [--quant PLAN] [--limit N] [--shots K] [--items OUT.jsonl] [--json]")
+	fs, c := newFlags("mc", "--task NAME -f FILE [--quant PLAN] [--limit N] [--shots K] [--items OUT.jsonl] [--checkpoint FILE [--resume]] [--json]")
 	task := fs.String("task", "", "benchmark: "+strings.Join(eval.TaskNames(), ", "))
 	file := fs.String("f", "", "task file, or directory (MMLU: with dev/ and test/; BBQ: of category files)")
 	planText := fs.String("quant", "", "compare with the model compressed under this plan (spec, selector=spec rules, or @plan.json)")
@@ -32,6 +32,8 @@ func runMC(args []string) error {
 	fs.BoolVar(&o.NoBOS, "no-bos", false, "encode contexts without BOS (lm-eval before add_bos_token followed the tokenizer)")
 	fs.IntVar(&o.Workers, "workers", 0, "items scored at once, one thread each (default: all threads for models up to 200M parameters, else 1)")
 	items := fs.String("items", "", "write one JSON line per item to this file")
+	fs.StringVar(&o.Checkpoint, "checkpoint", "", "append the raw scores to this file chunk by chunk (16 items), synced as they finish, so that a killed run can --resume")
+	fs.BoolVar(&o.Resume, "resume", false, "continue the --checkpoint file of the same run: chunks present are read, not scored again")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -73,7 +75,11 @@ func runMC(args []string) error {
 		return err
 	}
 	defer e.Close()
+	if o.Resume && o.Checkpoint == "" {
+		return usageError{fmt.Errorf("--resume needs --checkpoint FILE")}
+	}
 	o.Items = *items != ""
+	o.KVCache = c.kv
 	o.Progress = progressLine("mc items")
 	r, err := eval.MC(e, t, o)
 	endProgress()
@@ -198,7 +204,11 @@ func printMC(r *eval.MCResult) {
 	if r.BBQ != nil {
 		printMCBBQ(r.BBQ)
 	}
-	printf("\n%.1f items/s (%.2f s, %d threads, %d workers)\n", r.Timing.ItemsPerSecond, r.Timing.Seconds, r.Timing.Threads, r.Timing.Workers)
+	printf("\n%.1f items/s (%.2f s, %d threads, %d workers)", r.Timing.ItemsPerSecond, r.Timing.Seconds, r.Timing.Threads, r.Timing.Workers)
+	if r.Timing.Resumed > 0 {
+		printf("; %d items read from the checkpoint", r.Timing.Resumed)
+	}
+	printf("\n")
 }
 
 func printMCBBQ(b *eval.MCBBQ) {
