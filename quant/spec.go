@@ -161,8 +161,12 @@ func parseSpec(text, what, input string, off int) (Spec, error) {
 	f := lookupFormat(name)
 	if f == nil {
 		msg := "unknown format (want " + formatNames() + ")"
-		if strings.HasPrefix(name, "q") && (strings.HasSuffix(name, "_k_m") || strings.HasSuffix(name, "_k_s") || strings.HasSuffix(name, "_k_l")) {
-			msg = "llama.cpp mixtures are plans, not formats; use " + name[:len(name)-2] + " or a plan"
+		if strings.HasSuffix(name, "_k_m") || strings.HasSuffix(name, "_k_s") || strings.HasSuffix(name, "_k_l") {
+			// Suggest the k-quant only when it is one (the name is the
+			// user's text and may hold anything, newlines included).
+			if stem := name[:len(name)-2]; lookupFormat(stem) != nil {
+				msg = "llama.cpp mixtures are plans, not formats; use " + stem + " or a plan"
+			}
 		}
 		return Spec{}, errAt(0, msg, parts[0])
 	}
